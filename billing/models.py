@@ -1,0 +1,166 @@
+"""Wallets, the append-only ledger, top-up requests, API keys and customer profiles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class Wallet(models.Model):
+    """A customer's prepaid balance in VND.
+
+    `balance` is a cache of the sum of the wallet's ledger entries, kept in step by
+    `billing.services` (the only writer) and verified by `manage.py check_ledger`.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
+    balance = models.DecimalField(_("balance"), default=0, **MONEY)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.balance} VND)"
+
+
+class EntryKind(models.TextChoices):
+    DEPOSIT = "deposit", _("Deposit")
+    CHARGE = "charge", _("Charge")
+    REFUND = "refund", _("Refund")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class LedgerEntry(models.Model):
+    """One change of one wallet's balance. Never updated, never deleted: a correction is a new entry.
+
+    `amount` is signed (deposits and refunds positive, charges negative, adjustments either).
+    """
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(_("kind"), max_length=20, choices=EntryKind)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    # A string reference, not an import: billing never imports orders (see DESIGN.md).
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_gte_0"),
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["deposit", "refund"], amount__gt=0)
+                    | Q(kind="charge", amount__lt=0)
+                    | Q(kind="adjustment")
+                ),
+                name="entry_amount_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["deposit", "adjustment"]) | Q(order__isnull=False),
+                name="entry_charge_refund_need_order",
+            ),
+            # An order is charged once and refunded at most once: its one refund covers
+            # whatever was not delivered, whichever way the order ended.
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(kind__in=["charge", "refund"]),
+                name="entry_one_charge_one_refund_per_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["wallet", "kind", "-created_at"], name="entry_wallet_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} VND"
+
+
+class TopUpRequest(models.Model):
+    """A customer's bank transfer waiting for an admin (or a bank notification) to confirm it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Credited")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reference = models.CharField(_("transfer reference"), max_length=32, unique=True)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
+    entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="topup"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("top-up request")
+        verbose_name_plural = _("top-up requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="topup_amount_gt_0"),
+            models.CheckConstraint(
+                condition=~Q(state="approved") | Q(entry__isnull=False), name="topup_approved_has_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} VND ({self.state})"
+
+
+class ApiKey(models.Model):
+    """The customer's key for the panel's API v2, stored only as a SHA-256 hash.
+
+    Keys are 32 random bytes, so a fast hash is enough: there is nothing to brute-force.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("starts with"), max_length=8)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class Profile(models.Model):
+    """A customer's preferences: language and e-mail notices."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="vi")
+    notify_completed = models.BooleanField(_("e-mail when an order completes"), default=False)
+    notify_partial = models.BooleanField(_("e-mail when an order is partial"), default=True)
+    notify_canceled = models.BooleanField(_("e-mail when an order is canceled"), default=True)
+    notify_refill = models.BooleanField(_("e-mail when a refill finishes"), default=False)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)

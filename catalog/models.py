@@ -1,0 +1,213 @@
+"""Services mirrored from the upstream, the markup rules that price them, and their history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+RATE = {"max_digits": 14, "decimal_places": 4}
+
+
+class ServiceType(models.TextChoices):
+    """The upstream's `type` values that change how an order is placed."""
+
+    DEFAULT = "Default", _("Default")
+    CUSTOM_COMMENTS = "Custom Comments", _("Custom comments")
+    COMMENT_LIKES = "Comment Likes", _("Comment likes")
+    PACKAGE = "Package", _("VIP package")
+
+
+class UpstreamStatus(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    SLOW = "slow", _("Slow (about +1 day)")
+    OVERLOAD = "overload", _("Overloaded (about +2 days)")
+
+
+class Service(models.Model):
+    """One upstream service, sold under the panel's own id at the panel's own price.
+
+    Upstream fields are overwritten by every sync; `sell_rate` is derived from `cost_rate` and
+    the markup rules by `catalog.pricing.price_for`, never typed in by hand (a fixed price is a
+    rule: `fixed_rate`). A service is never deleted: orders point to it.
+    """
+
+    upstream_id = models.PositiveIntegerField(_("upstream id"), unique=True)
+    name = models.CharField(_("name"), max_length=500)
+    type = models.CharField(_("type"), max_length=50, default=ServiceType.DEFAULT)
+    category = models.CharField(_("category"), max_length=255, db_index=True)
+    platform = models.CharField(_("platform"), max_length=50, db_index=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    cost_rate = models.DecimalField(_("cost per 1000"), **RATE)
+    sell_rate = models.DecimalField(_("price per 1000"), **RATE)
+    min_quantity = models.PositiveIntegerField(_("min"))
+    max_quantity = models.PositiveIntegerField(_("max"))
+    dripfeed = models.BooleanField(_("drip-feed"), default=False)
+    refill = models.BooleanField(_("refill"), default=False)
+    days_refill = models.PositiveIntegerField(_("refill days"), default=0)
+    cancel = models.BooleanField(_("cancel"), default=False)
+    avg_time_min = models.PositiveIntegerField(_("average minutes per 1000"), default=0)
+    upstream_status = models.CharField(
+        _("upstream status"), max_length=20, choices=UpstreamStatus, default=UpstreamStatus.NORMAL
+    )
+    priority = models.BooleanField(_("priority"), default=False)
+
+    # The shop's decisions.
+    listed = models.BooleanField(
+        _("listed for sale"), default=True, help_text=_("Off: paused or held for review by an admin.")
+    )
+    vanished = models.BooleanField(
+        _("missing upstream"), default=False, help_text=_("Absent from the last sync; paused until it returns.")
+    )
+    flagged = models.BooleanField(
+        _("flagged by pricing"),
+        default=False,
+        help_text=_("The cost rose above the fixed price; see the price history."),
+    )
+    markup_percent = models.DecimalField(
+        _("markup % (this service)"), max_digits=7, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    fixed_rate = models.DecimalField(_("fixed price per 1000"), null=True, blank=True, **RATE)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    last_seen_at = models.DateTimeField(_("last seen upstream"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["-priority", "category", "sell_rate", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(cost_rate__gte=0), name="service_cost_rate_gte_0"),
+            models.CheckConstraint(condition=Q(sell_rate__gte=0), name="service_sell_rate_gte_0"),
+            models.CheckConstraint(
+                condition=Q(max_quantity__gte=models.F("min_quantity")), name="service_max_gte_min"
+            ),
+        ]
+        indexes = [models.Index(fields=["listed", "vanished", "priority"], name="service_sellable_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+    @property
+    def is_available(self) -> bool:
+        """Can a customer order it now?"""
+        return self.listed and not self.vanished
+
+
+class PricingSettings(models.Model):
+    """The shop-wide pricing policy: one row (pk=1), edited in Django admin."""
+
+    class NewServicePolicy(models.TextChoices):
+        LIST = "list", _("List new services for sale at the default markup")
+        HOLD = "hold", _("Hold new services for review")
+
+    class BelowCostPolicy(models.TextChoices):
+        RAISE = "raise", _("Raise the price to cost plus the minimum margin")
+        PAUSE = "pause", _("Pause the service")
+
+    default_markup_percent = models.DecimalField(
+        _("default markup %"), max_digits=7, decimal_places=2, default=Decimal("30"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    min_margin_percent = models.DecimalField(
+        _("minimum margin %"), max_digits=7, decimal_places=2, default=Decimal("5"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    rounding_step = models.DecimalField(
+        _("rounding step per 1000"), default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Round sell prices up to a multiple of this (0: no rounding)."), **RATE,
+    )
+    new_service_policy = models.CharField(
+        _("new services"), max_length=10, choices=NewServicePolicy, default=NewServicePolicy.LIST
+    )
+    below_cost_policy = models.CharField(
+        _("when cost exceeds a fixed price"), max_length=10, choices=BelowCostPolicy,
+        default=BelowCostPolicy.RAISE,
+    )
+    upstream_balance_warning = models.DecimalField(
+        _("warn when the upstream balance is below"), max_digits=16, decimal_places=2,
+        default=Decimal("500000"),
+    )
+
+    class Meta:
+        verbose_name = _("pricing settings")
+        verbose_name_plural = _("pricing settings")
+
+    def __str__(self) -> str:
+        return str(_("Pricing settings"))
+
+    @classmethod
+    def load(cls) -> PricingSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class CategoryMarkup(models.Model):
+    """A markup percentage for every service of one upstream category."""
+
+    category = models.CharField(_("category"), max_length=255, unique=True)
+    markup_percent = models.DecimalField(
+        _("markup %"), max_digits=7, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta:
+        verbose_name = _("category markup")
+        verbose_name_plural = _("category markups")
+        ordering = ["category"]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.markup_percent}%"
+
+
+class PriceChange(models.Model):
+    """One recorded change of a service's cost, price, limits, flags or availability."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    field = models.CharField(_("field"), max_length=50)
+    old_value = models.CharField(_("old value"), max_length=500, blank=True)
+    new_value = models.CharField(_("new value"), max_length=500, blank=True)
+    sync = models.ForeignKey("SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+
+    class Meta:
+        verbose_name = _("price change")
+        verbose_name_plural = _("price history")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.field}: {self.old_value} -> {self.new_value}"
+
+
+class SyncRun(models.Model):
+    """One catalog sync, its result and the upstream balance it read."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Full catalog")
+        PRIORITY = "priority", _("Priority prices")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    ok = models.BooleanField(_("succeeded"), default=False)
+    message = models.TextField(_("message"), blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    paused = models.PositiveIntegerField(default=0)
+    restored = models.PositiveIntegerField(default=0)
+    upstream_balance = models.DecimalField(
+        _("upstream balance"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("catalog sync")
+        verbose_name_plural = _("catalog syncs")
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,170 @@
+"""Orders of every kind, their recorded state changes, and refill and cancel requests."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+RATE = {"max_digits": 14, "decimal_places": 4}
+
+
+class OrderKind(models.TextChoices):
+    DEFAULT = "default", _("Default")
+    CUSTOM_COMMENTS = "comments", _("Custom comments")
+    DRIPFEED = "dripfeed", _("Drip-feed")
+    COMMENT_LIKES = "comment_likes", _("Comment likes")
+    PACKAGE = "package", _("VIP package")
+
+
+class OrderState(models.TextChoices):
+    """The panel's own states. Transitions are listed in `orders.states.TRANSITIONS`."""
+
+    QUEUED = "queued", _("Queued")            # charged, waiting to be forwarded
+    SENDING = "sending", _("Sending")         # claimed by a worker; the add call may be under way
+    REVIEW = "review", _("Held for review")   # the add may or may not have reached the upstream
+    PLACED = "placed", _("Placed")            # the upstream accepted it; being tracked
+    COMPLETED = "completed", _("Completed")
+    PARTIAL = "partial", _("Partial")
+    CANCELED = "canceled", _("Canceled")
+    FAILED = "failed", _("Failed")            # rejected by the upstream; refunded in full
+
+
+class Order(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
+    kind = models.CharField(_("kind"), max_length=20, choices=OrderKind, default=OrderKind.DEFAULT)
+    link = models.URLField(_("link"), max_length=500)
+    quantity = models.PositiveIntegerField(_("quantity"))  # per run for drip-feed
+    comments = models.TextField(_("comments"), blank=True)
+    username = models.CharField(_("username"), max_length=100, blank=True)
+    runs = models.PositiveIntegerField(_("runs"), null=True, blank=True)
+    interval = models.PositiveIntegerField(_("interval (minutes)"), null=True, blank=True)
+
+    # Money, fixed at placing: later catalog syncs never change an order's price.
+    rate = models.DecimalField(_("price per 1000"), **RATE)
+    charge = models.DecimalField(_("charge"), **MONEY)
+    cost = models.DecimalField(_("upstream cost"), null=True, blank=True, **MONEY)
+
+    state = models.CharField(_("state"), max_length=20, choices=OrderState, default=OrderState.QUEUED)
+    upstream_id = models.PositiveBigIntegerField(_("upstream order id"), null=True, blank=True, unique=True)
+    upstream_status = models.CharField(_("upstream status"), max_length=50, blank=True)
+    start_count = models.BigIntegerField(_("start count"), null=True, blank=True)
+    remains = models.BigIntegerField(_("remains"), null=True, blank=True)
+    error = models.CharField(_("reason"), max_length=500, blank=True)
+    extra = models.JSONField(_("upstream details"), default=dict, blank=True)  # VIP counters, drip-feed runs
+
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    waiting_for_funds = models.BooleanField(
+        _("waiting for upstream funds"), default=False,
+        help_text=_("The upstream answered 'Insufficient balance': the shop must top up upstream."),
+    )
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(charge__gt=0), name="order_charge_gt_0"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_gt_0"),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="order_idempotency_key_per_user",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="order_state_idx"),
+            models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def total_quantity(self) -> int:
+        return self.quantity * (self.runs or 1)
+
+
+class OrderEvent(models.Model):
+    """One state change of an order: who, when, from, to, why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_state} -> {self.to_state}"
+
+
+class RefillRequest(models.Model):
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")  # waiting to be forwarded
+        SENDING = "sending", _("Sending")
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        REVIEW = "review", _("Held for review")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
+    state = models.CharField(max_length=20, choices=State, default=State.REQUESTED)
+    upstream_refill_id = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open refill at a time per order, as the upstream itself insists.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["requested", "sending", "pending", "in_progress", "review"]),
+                name="refill_one_open_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refill of #{self.order_id} ({self.state})"
+
+
+class CancelRequest(models.Model):
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        SENDING = "sending", _("Sending")
+        SUBMITTED = "submitted", _("Submitted")
+        REJECTED = "rejected", _("Rejected")
+        REVIEW = "review", _("Held for review")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cancels")
+    state = models.CharField(max_length=20, choices=State, default=State.REQUESTED)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], name="cancel_one_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cancel of #{self.order_id} ({self.state})"

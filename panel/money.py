@@ -1,0 +1,54 @@
+"""Money: one precision, one rounding rule, for the whole project.
+
+Balances, charges and refunds are VND with two decimals (the upstream reports "100000.00");
+rates are VND per 1000 units with four decimals (the upstream reports "3.7000").
+Every amount passes through `quantize_money`, every rate through `quantize_rate`:
+ROUND_HALF_UP, the rule a Vietnamese customer expects from a cashier.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+MONEY_PLACES = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+MONEY_MAX_DIGITS = 16
+RATE_MAX_DIGITS = 14
+ZERO = Decimal("0.00")
+
+
+def quantize_money(value: Decimal | int | str) -> Decimal:
+    """Round an amount of money to the project's precision (2 decimals, half up)."""
+    return Decimal(value).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+
+
+def quantize_rate(value: Decimal | int | str) -> Decimal:
+    """Round a rate per 1000 units to the project's precision (4 decimals, half up)."""
+    return Decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def charge_for(rate_per_1000: Decimal, units: int) -> Decimal:
+    """What `units` cost at `rate_per_1000`, never zero for a positive quantity at a positive rate.
+
+    Rounding half up could turn a tiny order into a free one; the smallest unit of money is
+    charged instead, so that every order the upstream is paid for is paid for by someone.
+    """
+    amount = quantize_money(Decimal(rate_per_1000) * units / 1000)
+    if amount <= 0 and units > 0 and rate_per_1000 > 0:
+        return MONEY_PLACES
+    return amount
+
+
+def format_vnd(value: Decimal | int | None) -> str:
+    """1234567.5 -> '1.234.568 ₫' (Vietnamese grouping, whole đồng shown, decimals kept when real)."""
+    if value is None:
+        return ""
+    amount = quantize_money(value)
+    whole = amount.to_integral_value(rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    if amount == whole:
+        text = f"{abs(int(whole)):,}".replace(",", ".")
+    else:
+        integer, _, fraction = f"{abs(amount):,.2f}".partition(".")
+        text = f"{integer.replace(',', '.')},{fraction}"
+    return f"{sign}{text} ₫"

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from panel.logging import redact
+from panel.money import charge_for, format_vnd, quantize_money
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 20 + "-production-secret-that-is-long-and-random-1234567890",
+    "ALLOWED_HOSTS": "panel.example.com",
+    "DATABASE_URL": "sqlite:////tmp/panel-check-deploy.sqlite3",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "SIEULIKE_API_KEY": "k",
+    "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+}
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings() -> None:
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_missing_secret_key_in_production_fails_loudly() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("name,value", [("SIEULIKE_TIMEOUT", "soon"), ("DEBUG", "maybe"), ("SIEULIKE_TIMEOUT", "0")])
+def test_a_bad_value_fails_loudly_at_start(name: str, value: str) -> None:
+    result = _manage("check", env={**PRODUCTION, name: value})
+    assert result.returncode != 0
+
+
+def test_money_rounds_half_up_to_two_places_and_formats_the_vietnamese_way() -> None:
+    assert quantize_money(Decimal("1.005")) == Decimal("1.01")
+    assert format_vnd(Decimal("1234567")) == "1.234.567 ₫"
+    assert format_vnd(Decimal("1234.5")) == "1.234,50 ₫"
+
+
+def test_a_positive_quantity_is_never_free() -> None:
+    assert charge_for(Decimal("3.7000"), 1) == Decimal("0.01")
+    assert charge_for(Decimal("3.7000"), 1000) == Decimal("3.70")
+    assert charge_for(Decimal("0"), 1000) == Decimal("0.00")
+
+
+def test_secrets_are_redacted_from_log_text() -> None:
+    text = "POST /api/v2?key=abc123secret&action=status password=hunter2"
+    cleaned = redact(text)
+    assert "abc123secret" not in cleaned and "hunter2" not in cleaned
+    assert "action=status" in cleaned

@@ -10,3 +10,12 @@ from django.shortcuts import render
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard.html", {})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness for the container: the process answers and the database does too."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

@@ -41,3 +41,25 @@ def _celery_in_tests(settings: object) -> None:
 @pytest.fixture
 def redis_url() -> str:
     return os.environ["REDIS_URL"]
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():  # type: ignore[no-untyped-def]
+    """The project's sandbox upstream, over real HTTP on loopback, for the whole session."""
+    from panel.upstream.sandbox import SandboxServer
+
+    server = SandboxServer()
+    server.start(host="127.0.0.1", port=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):  # type: ignore[no-untyped-def]
+    """A fresh sandbox state, with the panel's settings pointing at it."""
+    sandbox_server.sandbox.reset()
+    settings.SIEULIKE_API_URL = sandbox_server.url
+    settings.SIEULIKE_API_KEY = "sandbox-key"
+    settings.SIEULIKE_TIMEOUT = 2.0
+    settings.SIEULIKE_CONNECT_TIMEOUT = 0.5
+    return sandbox_server.sandbox

@@ -40,7 +40,11 @@ def test_a_task_travels_through_the_filesystem_broker_to_a_worker(
     queue.mkdir()
     isolated_app.conf.update(
         broker_url="filesystem://",
-        broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue)},
+        broker_transport_options={
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(tmp_path / "control"),
+        },
         result_backend=f"file://{tmp_path}",
     )
     assert _roundtrip(isolated_app) == "delivered"

@@ -27,12 +27,15 @@ def isolated_app(request: pytest.FixtureRequest) -> Iterator[Celery]:
     app.close()
 
 
+# The worker's Django fixup touches the database connection when it starts.
 @pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
 def test_a_task_travels_through_redis_to_a_worker(isolated_app: Celery, redis_url: str) -> None:
     isolated_app.conf.update(broker_url=redis_url, result_backend=redis_url)
     assert _roundtrip(isolated_app) == "delivered"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_task_travels_through_the_filesystem_broker_to_a_worker(
     isolated_app: Celery, tmp_path: Path
 ) -> None:

@@ -17,7 +17,9 @@ class Wallet(models.Model):
     `billing.services` (the only writer) and verified by `manage.py check_ledger`.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet"
+    )
     balance = models.DecimalField(_("balance"), default=0, **MONEY)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -25,7 +27,11 @@ class Wallet(models.Model):
     class Meta:
         verbose_name = _("wallet")
         verbose_name_plural = _("wallets")
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0")
+        ]
+        # Crediting or debiting by hand is a power of its own, granted apart from viewing wallets.
+        permissions = [("adjust_wallet", _("Can credit or debit a wallet"))]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.balance} VND)"
@@ -39,9 +45,10 @@ class EntryKind(models.TextChoices):
 
 
 class LedgerEntry(models.Model):
-    """One change of one wallet's balance. Never updated, never deleted: a correction is a new entry.
+    """One change of one wallet's balance. Never updated, never deleted: a correction is a new one.
 
     `amount` is signed (deposits and refunds positive, charges negative, adjustments either).
+    The database refuses UPDATE (and on PostgreSQL DELETE) of a row: see migration 0003.
     """
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
@@ -50,7 +57,11 @@ class LedgerEntry(models.Model):
     balance_after = models.DecimalField(_("balance after"), **MONEY)
     # A string reference, not an import: billing never imports orders (see DESIGN.md).
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -63,7 +74,9 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("ledger")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_gte_0"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="entry_balance_after_gte_0"
+            ),
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(
                 condition=(
@@ -85,7 +98,12 @@ class LedgerEntry(models.Model):
                 name="entry_one_charge_one_refund_per_order",
             ),
         ]
-        indexes = [models.Index(fields=["wallet", "kind", "-created_at"], name="entry_wallet_kind_idx")]
+        indexes = [
+            # The customer's transactions page filtered by kind, newest first.
+            models.Index(fields=["wallet", "kind", "-created_at"], name="entry_wallet_kind_idx"),
+            # The same page unfiltered: one wallet's entries in the model's ordering.
+            models.Index(fields=["wallet", "-created_at", "-id"], name="entry_wallet_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} VND"
@@ -99,7 +117,9 @@ class TopUpRequest(models.Model):
         APPROVED = "approved", _("Credited")
         REJECTED = "rejected", _("Rejected")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups"
+    )
     amount = models.DecimalField(_("amount"), **MONEY)
     reference = models.CharField(_("transfer reference"), max_length=32, unique=True)
     state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
@@ -120,7 +140,13 @@ class TopUpRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="topup_amount_gt_0"),
             models.CheckConstraint(
-                condition=~Q(state="approved") | Q(entry__isnull=False), name="topup_approved_has_entry"
+                condition=~Q(state="approved") | Q(entry__isnull=False),
+                name="topup_approved_has_entry",
+            ),
+            # ...and only an approved request has one: a rejected transfer never credited anything.
+            models.CheckConstraint(
+                condition=Q(state="approved") | Q(entry__isnull=True),
+                name="topup_entry_only_if_approved",
             ),
         ]
 
@@ -134,7 +160,9 @@ class ApiKey(models.Model):
     Keys are 32 random bytes, so a fast hash is enough: there is nothing to brute-force.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key"
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(_("starts with"), max_length=8)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -151,8 +179,12 @@ class ApiKey(models.Model):
 class Profile(models.Model):
     """A customer's preferences: language and e-mail notices."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="vi")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="vi"
+    )
     notify_completed = models.BooleanField(_("e-mail when an order completes"), default=False)
     notify_partial = models.BooleanField(_("e-mail when an order is partial"), default=True)
     notify_canceled = models.BooleanField(_("e-mail when an order is canceled"), default=True)

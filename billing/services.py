@@ -2,27 +2,52 @@
 
 Each balance change: one `transaction.atomic()`, the wallet row locked with
 `select_for_update()`, the check, the new balance, one ledger entry with `balance_after`.
-The database backs the invariants up (balance >= 0, one charge and one refund per order),
-so a bug here fails loudly instead of losing money.
+The database backs the invariants up (balance >= 0, one charge and one refund per order,
+entries never rewritten), so a bug here fails loudly instead of losing money.
+
+Lock order, everywhere: a top-up request's row before its wallet's row. Nothing here locks two
+wallets, so no other order is needed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from panel.money import quantize_money
+from panel.money import ZERO, format_vnd, quantize_money
 
-from .models import ApiKey, EntryKind, LedgerEntry, Profile, Wallet
+from .models import ApiKey, EntryKind, LedgerEntry, Profile, TopUpRequest, Wallet
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+# The columns hold 16 digits with 2 decimals; refusing more here gives a clear error instead of
+# a database overflow (PostgreSQL) or a silently stored oversized value (SQLite).
+MAX_AMOUNT = Decimal("99999999999999.99")
+
+# Bank transfers are whole đồng. The bounds keep typos (an extra zero or three) from creating
+# requests an admin would have to reject, and can be overridden in settings.
+TOPUP_MIN_AMOUNT = Decimal(getattr(settings, "TOPUP_MIN_AMOUNT", "10000"))
+TOPUP_MAX_AMOUNT = Decimal(getattr(settings, "TOPUP_MAX_AMOUNT", "100000000"))
+TOPUP_MAX_PENDING = 5
+# "NAP" (nạp: top up) and 8 characters without the look-alikes 0/O, 1/I/L: a customer copies the
+# reference into a bank app by hand, sometimes from a phone screen. 31^8 ≈ 8.5e11 references.
+REFERENCE_PREFIX = "NAP"
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 8
 
 
 class BillingError(Exception):
@@ -31,7 +56,10 @@ class BillingError(Exception):
 
 class InsufficientFunds(BillingError):
     def __init__(self, *, balance: Decimal, needed: Decimal) -> None:
-        super().__init__(f"Not enough funds on balance: {balance} < {needed}")
+        super().__init__(
+            _("Not enough funds: the balance is %(balance)s, %(needed)s is needed.")
+            % {"balance": format_vnd(balance), "needed": format_vnd(needed)}
+        )
         self.balance = balance
         self.needed = needed
 
@@ -40,10 +68,32 @@ class RefundExceedsCharge(BillingError):
     pass
 
 
-def _positive(amount: Decimal) -> Decimal:
-    value = quantize_money(amount)
+class AlreadyCharged(BillingError):
+    """The order already has its charge; an order is charged exactly once."""
+
+
+class TopUpNotPending(BillingError):
+    """The top-up request was already decided the other way (a rejected one is never credited)."""
+
+
+def _money(amount: Decimal | int | str) -> Decimal:
+    """The amount at the project's precision, or BillingError for anything that is not money."""
+    try:
+        value = Decimal(amount)
+    except (ArithmeticError, TypeError, ValueError) as exc:
+        raise BillingError(_("%(amount)r is not an amount of money.") % {"amount": amount}) from exc
+    if not value.is_finite():
+        raise BillingError(_("%(amount)r is not an amount of money.") % {"amount": amount})
+    value = quantize_money(value)
+    if abs(value) > MAX_AMOUNT:
+        raise BillingError(_("The amount is too large."))
+    return value
+
+
+def _positive(amount: Decimal | int | str) -> Decimal:
+    value = _money(amount)
     if value <= 0:
-        raise BillingError("The amount must be positive.")
+        raise BillingError(_("The amount must be positive."))
     return value
 
 
@@ -53,69 +103,130 @@ def wallet_for_user(*, user: AbstractBaseUser) -> Wallet:
     return wallet
 
 
+def wallet_balance(*, user: AbstractBaseUser) -> Decimal:
+    """The user's balance now (zero without a wallet). A read: creates nothing, locks nothing."""
+    balance = Wallet.objects.filter(user=user).values_list("balance", flat=True).first()
+    return quantize_money(balance) if balance is not None else ZERO
+
+
 def _locked_wallet(*, wallet_id: int) -> Wallet:
     return Wallet.objects.select_for_update().get(pk=wallet_id)
 
 
+def _locked_wallet_of(*, user: AbstractBaseUser) -> Wallet:
+    """The user's wallet, locked: one query when it exists (every customer's does)."""
+    wallet = Wallet.objects.select_for_update().filter(user=user).first()
+    if wallet is None:
+        wallet = _locked_wallet(wallet_id=wallet_for_user(user=user).pk)
+    return wallet
+
+
 def _write(
-    *, wallet: Wallet, kind: str, amount: Decimal, order_id: int | None = None,
-    created_by: AbstractBaseUser | None = None, memo: str = "",
+    *,
+    wallet: Wallet,
+    kind: str,
+    amount: Decimal,
+    order_id: int | None = None,
+    created_by: AbstractBaseUser | None = None,
+    memo: str = "",
 ) -> LedgerEntry:
     """Apply `amount` to a wallet already locked by the caller, and record it."""
     new_balance = wallet.balance + amount
     if new_balance < 0:
         raise InsufficientFunds(balance=wallet.balance, needed=-amount)
+    if new_balance > MAX_AMOUNT:
+        raise BillingError(_("The balance would exceed the largest amount the shop can hold."))
     wallet.balance = new_balance
     wallet.save(update_fields=["balance", "updated_at"])
     return LedgerEntry.objects.create(
-        wallet=wallet, kind=kind, amount=amount, balance_after=new_balance,
-        order_id=order_id, created_by=created_by, memo=memo[:500],
+        wallet=wallet,
+        kind=kind,
+        amount=amount,
+        balance_after=new_balance,
+        order_id=order_id,
+        created_by=created_by,
+        memo=memo[:500],
     )
 
 
 @transaction.atomic
 def wallet_deposit(
-    *, user: AbstractBaseUser, amount: Decimal, memo: str = "", created_by: AbstractBaseUser | None = None
+    *,
+    user: AbstractBaseUser,
+    amount: Decimal,
+    memo: str = "",
+    created_by: AbstractBaseUser | None = None,
 ) -> LedgerEntry:
     """Credit money the customer paid in (a top-up)."""
     value = _positive(amount)
-    wallet = _locked_wallet(wallet_id=wallet_for_user(user=user).pk)
-    return _write(wallet=wallet, kind=EntryKind.DEPOSIT, amount=value, memo=memo, created_by=created_by)
+    wallet = _locked_wallet_of(user=user)
+    return _write(
+        wallet=wallet, kind=EntryKind.DEPOSIT, amount=value, memo=memo, created_by=created_by
+    )
 
 
 @transaction.atomic
-def wallet_charge(*, user: AbstractBaseUser, amount: Decimal, order_id: int, memo: str = "") -> LedgerEntry:
-    """Take an order's price from the customer's wallet. Raises InsufficientFunds, changing nothing.
+def wallet_charge(
+    *, user: AbstractBaseUser, amount: Decimal, order_id: int, memo: str = ""
+) -> LedgerEntry:
+    """Take an order's price from the customer's wallet.
 
-    Meant to run inside the caller's transaction that creates the order, so that an order
-    never exists without its charge nor a charge without its order.
+    Raises InsufficientFunds or AlreadyCharged, changing nothing. Meant to run inside the
+    caller's transaction that creates the order, so that an order never exists without its
+    charge nor a charge without its order.
     """
     value = _positive(amount)
-    wallet = _locked_wallet(wallet_id=wallet_for_user(user=user).pk)
+    wallet = _locked_wallet_of(user=user)
+    # Under the lock, so that two charges of one order by one customer cannot both pass; the
+    # unique constraint is the backstop across wallets.
+    if LedgerEntry.objects.filter(order_id=order_id, kind=EntryKind.CHARGE).exists():
+        raise AlreadyCharged(_("Order %(order)s is already charged.") % {"order": order_id})
     return _write(wallet=wallet, kind=EntryKind.CHARGE, amount=-value, order_id=order_id, memo=memo)
 
 
 @transaction.atomic
-def wallet_refund(*, order_id: int, amount: Decimal, memo: str = "",
-                  created_by: AbstractBaseUser | None = None) -> LedgerEntry | None:
+def wallet_refund(
+    *, order_id: int, amount: Decimal, memo: str = "", created_by: AbstractBaseUser | None = None
+) -> LedgerEntry | None:
     """Give back what an order did not deliver, at most once and never more than it cost.
 
     Safe to call twice: the second call finds the first refund and returns None. A refund of
     zero (a Partial that delivered everything) writes nothing.
     """
-    value = quantize_money(amount)
+    value = _money(amount)
+    # The charge is immutable, so it is safe to read before locking.
     charge = LedgerEntry.objects.filter(order_id=order_id, kind=EntryKind.CHARGE).first()
     if charge is None:
-        raise BillingError(f"Order {order_id} was never charged.")
+        raise BillingError(_("Order %(order)s was never charged.") % {"order": order_id})
     if value < 0 or value > -charge.amount:
-        raise RefundExceedsCharge(f"Refund {value} is not within 0..{-charge.amount} for order {order_id}.")
+        raise RefundExceedsCharge(
+            _("A refund of %(amount)s is not within 0..%(charge)s for order %(order)s.")
+            % {"amount": value, "charge": -charge.amount, "order": order_id}
+        )
     # Lock first, then look: two refunders serialise on the wallet row, and the second sees
     # the first one's entry (the unique constraint is the backstop if this is ever bypassed).
     wallet = _locked_wallet(wallet_id=charge.wallet_id)
-    if LedgerEntry.objects.filter(order_id=order_id, kind=EntryKind.REFUND).exists() or value == 0:
+    existing = LedgerEntry.objects.filter(order_id=order_id, kind=EntryKind.REFUND).first()
+    if existing is not None:
+        if existing.amount != value:
+            # Not an error (the caller's retry must stay harmless), but a sign that two code
+            # paths disagree about what the order delivered: worth a look.
+            logger.warning(
+                "Order %s already refunded %s; a second refund of %s was ignored.",
+                order_id,
+                existing.amount,
+                value,
+            )
+        return None
+    if value == 0:
         return None
     return _write(
-        wallet=wallet, kind=EntryKind.REFUND, amount=value, order_id=order_id, memo=memo, created_by=created_by
+        wallet=wallet,
+        kind=EntryKind.REFUND,
+        amount=value,
+        order_id=order_id,
+        memo=memo,
+        created_by=created_by,
     )
 
 
@@ -123,29 +234,133 @@ def wallet_refund(*, order_id: int, amount: Decimal, memo: str = "",
 def wallet_adjust(
     *, user: AbstractBaseUser, amount: Decimal, memo: str, created_by: AbstractBaseUser | None
 ) -> LedgerEntry:
-    """An admin's credit (positive) or debit (negative), with a required reason."""
-    value = quantize_money(amount)
+    """An admin's credit (positive) or debit (negative), with a required reason.
+
+    The entry records who and why; a debit never takes the balance below zero.
+    """
+    value = _money(amount)
     if value == 0:
-        raise BillingError("The amount must not be zero.")
+        raise BillingError(_("The amount must not be zero."))
     if not memo.strip():
-        raise BillingError("A reason is required.")
-    wallet = _locked_wallet(wallet_id=wallet_for_user(user=user).pk)
-    return _write(wallet=wallet, kind=EntryKind.ADJUSTMENT, amount=value, memo=memo, created_by=created_by)
+        raise BillingError(_("A reason is required."))
+    wallet = _locked_wallet_of(user=user)
+    return _write(
+        wallet=wallet,
+        kind=EntryKind.ADJUSTMENT,
+        amount=value,
+        memo=memo.strip(),
+        created_by=created_by,
+    )
 
 
 def order_refunded_amount(*, order_id: int) -> Decimal:
     entry = LedgerEntry.objects.filter(order_id=order_id, kind=EntryKind.REFUND).first()
-    return entry.amount if entry else Decimal("0.00")
+    return entry.amount if entry else ZERO
+
+
+# --- top-ups by bank transfer ---------------------------------------------------------------------
+
+
+def _new_reference() -> str:
+    return REFERENCE_PREFIX + "".join(
+        secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH)
+    )
+
+
+def topup_request_create(*, user: AbstractBaseUser, amount: Decimal) -> TopUpRequest:
+    """A request to top up by bank transfer, with a fresh unique transfer reference.
+
+    Nothing is credited: the money arrives at the bank, and an admin (or a bank notification)
+    confirms it with `topup_confirm`.
+    """
+    value = _positive(amount)
+    if value != value.to_integral_value():
+        raise BillingError(_("Bank transfers are in whole đồng."))
+    if not TOPUP_MIN_AMOUNT <= value <= TOPUP_MAX_AMOUNT:
+        raise BillingError(
+            _("A top-up must be between %(min)s and %(max)s.")
+            % {"min": format_vnd(TOPUP_MIN_AMOUNT), "max": format_vnd(TOPUP_MAX_AMOUNT)}
+        )
+    pending = TopUpRequest.objects.filter(user=user, state=TopUpRequest.State.PENDING).count()
+    if pending >= TOPUP_MAX_PENDING:
+        raise BillingError(
+            _("You already have %(count)d top-ups waiting; please wait until they are confirmed.")
+            % {"count": pending}
+        )
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return TopUpRequest.objects.create(
+                    user=user, amount=value, reference=_new_reference()
+                )
+        except IntegrityError:
+            # A reference collision: astronomically rare, but cheap to survive.
+            continue
+    raise BillingError(_("Could not allocate a transfer reference; please try again."))
+
+
+@transaction.atomic
+def topup_confirm(*, topup_id: int, confirmed_by: AbstractBaseUser | None) -> LedgerEntry:
+    """Credit a top-up request exactly once, however many times (even concurrently) it is called.
+
+    The request row is locked first: a second caller waits, then finds it approved and gets the
+    same ledger entry back without writing anything. A rejected request is never credited.
+    """
+    topup = TopUpRequest.objects.select_for_update().select_related("user").get(pk=topup_id)
+    if topup.state == TopUpRequest.State.APPROVED:
+        # An approved request always has its entry (constraint topup_approved_has_entry).
+        return LedgerEntry.objects.get(pk=topup.entry_id)
+    if topup.state != TopUpRequest.State.PENDING:
+        raise TopUpNotPending(
+            _("Top-up %(reference)s was rejected; it cannot be credited.")
+            % {"reference": topup.reference}
+        )
+    entry = wallet_deposit(
+        # Memos are data, stored in one language like "Opening balance", not translated per reader.
+        user=topup.user,
+        amount=topup.amount,
+        memo=f"Bank transfer {topup.reference}",
+        created_by=confirmed_by,
+    )
+    topup.state = TopUpRequest.State.APPROVED
+    topup.entry = entry
+    topup.decided_by = confirmed_by
+    topup.decided_at = timezone.now()
+    topup.save(update_fields=["state", "entry", "decided_by", "decided_at"])
+    return entry
+
+
+@transaction.atomic
+def topup_reject(
+    *, topup_id: int, rejected_by: AbstractBaseUser | None, note: str = ""
+) -> TopUpRequest:
+    """Close a top-up request whose money never arrived. Rejecting twice is harmless; a credited
+    request cannot be rejected (take money back with an adjustment instead)."""
+    topup = TopUpRequest.objects.select_for_update().get(pk=topup_id)
+    if topup.state == TopUpRequest.State.REJECTED:
+        return topup
+    if topup.state != TopUpRequest.State.PENDING:
+        raise TopUpNotPending(
+            _("Top-up %(reference)s was already credited; use an adjustment to take money back.")
+            % {"reference": topup.reference}
+        )
+    topup.state = TopUpRequest.State.REJECTED
+    topup.decided_by = rejected_by
+    topup.decided_at = timezone.now()
+    topup.note = note[:500]
+    topup.save(update_fields=["state", "decided_by", "decided_at", "note"])
+    return topup
 
 
 # --- API keys -----------------------------------------------------------------------------------
+
 
 def hash_api_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def api_key_regenerate(*, user: AbstractBaseUser) -> str:
-    """Issue a new key for the user, replacing any old one. The raw key is returned once, never stored."""
+    """Issue a new key for the user, replacing any old one. The raw key is returned, not stored."""
     raw = secrets.token_hex(32)
     ApiKey.objects.update_or_create(
         user=user, defaults={"key_hash": hash_api_key(raw), "prefix": raw[:8], "last_used_at": None}
@@ -159,7 +374,7 @@ def api_key_user(*, raw: str) -> AbstractBaseUser | None:
     The lookup is by the SHA-256 of the key (an index hit); comparing the stored digest again
     with `secrets.compare_digest` keeps the final check constant-time.
     """
-    if not raw or len(raw) > 200:
+    if not raw or not isinstance(raw, str) or len(raw) > 200:
         return None
     digest = hash_api_key(raw)
     key = ApiKey.objects.select_related("user").filter(key_hash=digest).first()
@@ -168,14 +383,40 @@ def api_key_user(*, raw: str) -> AbstractBaseUser | None:
     return key.user
 
 
+def touch_api_key(*, user: AbstractBaseUser) -> None:
+    """Record that the key was used; at most one write a minute, not one per API call."""
+    now = timezone.now()
+    ApiKey.objects.filter(user=user).exclude(last_used_at__gt=now - timedelta(minutes=1)).update(
+        last_used_at=now
+    )
+
+
 # --- customers ----------------------------------------------------------------------------------
 
+
 def customer_create(
-    *, username: str, email: str = "", password: str | None = None, balance: Decimal | None = None,
+    *,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    balance: Decimal | None = None,
     created_by: AbstractBaseUser | None = None,
 ) -> tuple[AbstractBaseUser, str]:
-    """Create a customer with a wallet, a profile and an API key; returns (user, raw API key)."""
+    """Create a customer with a wallet, a profile and an API key; returns (user, raw API key).
+
+    An opening balance is a deposit entry like any other. Without a password the account
+    cannot log in until the customer resets it by e-mail. The password is not checked against
+    the validators here: the sign-up form and the command do that, where they can explain.
+    """
     user_model = get_user_model()
+    try:
+        user_model.username_validator(username)
+    except ValidationError as exc:
+        raise BillingError(" ".join(exc.messages)) from exc
+    if not username or len(username) > user_model._meta.get_field("username").max_length:
+        raise BillingError(_("The username must be 1 to 150 characters."))
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise BillingError(_("A user named %(username)r already exists.") % {"username": username})
     try:
         with transaction.atomic():
             user = user_model.objects.create_user(username=username, email=email, password=password)
@@ -186,11 +427,46 @@ def customer_create(
             Profile.objects.create(user=user)
             raw_key = api_key_regenerate(user=user)
             if balance:
-                wallet_deposit(user=user, amount=balance, memo="Opening balance", created_by=created_by)
+                wallet_deposit(
+                    user=user, amount=balance, memo="Opening balance", created_by=created_by
+                )
     except IntegrityError as exc:
-        raise BillingError(f"A user named {username!r} already exists.") from exc
+        # Two sign-ups racing for one name: the loser lands here.
+        raise BillingError(
+            _("A user named %(username)r already exists.") % {"username": username}
+        ) from exc
     return user, raw_key
 
 
-def touch_api_key(*, user: AbstractBaseUser) -> None:
-    ApiKey.objects.filter(user=user).update(last_used_at=timezone.now())
+def profile_for_user(*, user: AbstractBaseUser) -> Profile:
+    """The user's preferences, created with defaults for accounts made outside customer_create."""
+    profile, _created = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    user: AbstractBaseUser,
+    email: str,
+    language: str,
+    notify_completed: bool,
+    notify_partial: bool,
+    notify_canceled: bool,
+    notify_refill: bool,
+) -> Profile:
+    """Save the customer's e-mail address and preferences."""
+    if language not in dict(settings.LANGUAGES):
+        raise BillingError(_("Unknown language."))
+    email = get_user_model().objects.normalize_email(email)
+    if user.email != email:
+        user.email = email
+        user.save(update_fields=["email"])
+    profile = profile_for_user(user=user)
+    profile.language = language
+    profile.notify_completed = notify_completed
+    profile.notify_partial = notify_partial
+    profile.notify_canceled = notify_canceled
+    profile.notify_refill = notify_refill
+    profile.save()
+    return profile

@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from billing.services import api_key_regenerate, customer_create
+from billing.services import api_key_regenerate, customer_create, wallet_balance
+from panel.money import format_vnd
 
 ADMIN = ("admin", "admin-demo-2026")
 CUSTOMER = ("demo", "demo-customer-2026")
@@ -20,17 +21,23 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         users = get_user_model()
         if not users.objects.filter(username=ADMIN[0]).exists():
-            users.objects.create_superuser(username=ADMIN[0], email="admin@example.com", password=ADMIN[1])
+            users.objects.create_superuser(
+                username=ADMIN[0], email="admin@example.com", password=ADMIN[1]
+            )
         if users.objects.filter(username=CUSTOMER[0]).exists():
-            key = api_key_regenerate(user=users.objects.get(username=CUSTOMER[0]))
+            customer = users.objects.get(username=CUSTOMER[0])
+            key = api_key_regenerate(user=customer)
         else:
-            _user, key = customer_create(
-                username=CUSTOMER[0], email="demo@example.com", password=CUSTOMER[1],
+            customer, key = customer_create(
+                username=CUSTOMER[0],
+                email="demo@example.com",
+                password=CUSTOMER[1],
                 balance=Decimal("500000"),
             )
+        balance = format_vnd(wallet_balance(user=customer))
         self.stdout.write(
             "Demo accounts (development only):\n"
             f"  admin:    {ADMIN[0]} / {ADMIN[1]}   (http://127.0.0.1:8000/admin/)\n"
-            f"  customer: {CUSTOMER[0]} / {CUSTOMER[1]}   (balance 500.000 ₫)\n"
+            f"  customer: {CUSTOMER[0]} / {CUSTOMER[1]}   (balance {balance})\n"
             f"  customer API key: {key}"
         )

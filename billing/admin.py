@@ -1,0 +1,332 @@
+"""Staff views of the money: wallets (read-only, credited or debited only through the ledger),
+the ledger itself (read-only), top-up requests (approve / reject) and API keys (prefix only).
+
+Every change of money here calls billing.services and is audited twice: the ledger entry carries
+who (`created_by`) and why (`memo`), and the admin's LogEntry history records the action.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from panel.money import format_vnd
+
+from .forms import WalletAdjustForm
+from .models import ApiKey, LedgerEntry, TopUpRequest, Wallet
+from .selectors import wallets_with_entry_sums
+from .services import BillingError, TopUpNotPending, topup_confirm, topup_reject, wallet_adjust
+
+
+class ReadOnlyMixin:
+    """Nothing here is added or edited through a form: money moves only through services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The customers' view: balance and the sum of the ledger side by side."""
+
+    list_display = [
+        "user",
+        "email",
+        "balance_vnd",
+        "entries_sum_vnd",
+        "consistent",
+        "updated_at",
+        "links",
+    ]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email"]
+    ordering = ["-updated_at"]
+    fields = [
+        "user",
+        "balance_vnd",
+        "entries_sum_vnd",
+        "consistent",
+        "created_at",
+        "updated_at",
+        "links",
+    ]
+    readonly_fields = fields
+    actions = ["adjust_action"]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Wallet]:
+        return wallets_with_entry_sums().select_related("user")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("e-mail"), ordering="user__email")
+    def email(self, wallet: Wallet) -> str:
+        return wallet.user.email
+
+    @admin.display(description=_("balance"), ordering="balance")
+    def balance_vnd(self, wallet: Wallet) -> str:
+        return format_vnd(wallet.balance)
+
+    @admin.display(description=_("sum of entries"), ordering="entries_sum")
+    def entries_sum_vnd(self, wallet: Wallet) -> str:
+        return format_vnd(wallet.entries_sum)
+
+    @admin.display(description=_("consistent"), boolean=True)
+    def consistent(self, wallet: Wallet) -> bool:
+        return wallet.balance == wallet.entries_sum
+
+    @admin.display(description=_("links"))
+    def links(self, wallet: Wallet) -> str:
+        ledger = reverse("admin:billing_ledgerentry_changelist") + f"?wallet__id__exact={wallet.pk}"
+        adjust = reverse("admin:billing_wallet_adjust", args=[wallet.pk])
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            ledger,
+            gettext("Ledger"),
+            adjust,
+            gettext("Credit or debit"),
+        )
+
+    @admin.action(description=_("Credit or debit the selected wallet…"), permissions=["adjust"])
+    def adjust_action(
+        self, request: HttpRequest, queryset: QuerySet[Wallet]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, gettext("Select exactly one wallet to credit or debit."), messages.WARNING
+            )
+            return None
+        return redirect("admin:billing_wallet_adjust", queryset.get().pk)
+
+    def has_adjust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.adjust_wallet")
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:wallet_id>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="billing_wallet_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
+        """An intermediate page: the amount (signed) and a required reason, then wallet_adjust."""
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
+        form = WalletAdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount: Decimal = form.cleaned_data["amount"]
+            reason: str = form.cleaned_data["reason"]
+            try:
+                entry = wallet_adjust(
+                    user=wallet.user, amount=amount, memo=reason, created_by=request.user
+                )
+            except BillingError as exc:
+                form.add_error("amount", str(exc))
+            else:
+                self.log_change(
+                    request,
+                    wallet,
+                    f"{'Credited' if amount > 0 else 'Debited'} {format_vnd(abs(amount))}: "
+                    f"{reason} "
+                    f"(ledger entry {entry.pk}, balance {format_vnd(entry.balance_after)})",
+                )
+                self.message_user(
+                    request,
+                    gettext("%(user)s: %(amount)s recorded; the balance is now %(balance)s.")
+                    % {
+                        "user": wallet.user,
+                        "amount": format_vnd(amount),
+                        "balance": format_vnd(entry.balance_after),
+                    },
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:billing_wallet_change", args=[wallet.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "wallet": wallet,
+            "form": form,
+            "title": gettext("Credit or debit %(user)s") % {"user": wallet.user},
+            "balance": format_vnd(wallet.balance),
+        }
+        return TemplateResponse(request, "billing/admin/wallet_adjust.html", context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "customer",
+        "kind",
+        "amount_vnd",
+        "balance_after_vnd",
+        "order",
+        "created_by",
+        "memo",
+    ]
+    list_display_links = ["id"]
+    list_filter = ["kind", "created_at"]
+    date_hierarchy = "created_at"
+    # "=order__id": an order id is matched exactly (and skipped for a search that is not a number).
+    search_fields = ["wallet__user__username", "memo", "=order__id"]
+    list_select_related = ["wallet__user", "created_by"]
+    list_per_page = 100
+    # Counting a large ledger on every page view is the slow part; "Show all" counts on demand.
+    show_full_result_count = False
+    fields = [
+        "id",
+        "wallet",
+        "kind",
+        "amount",
+        "balance_after",
+        "order",
+        "created_by",
+        "memo",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The wallet list links here filtered to one wallet.
+        return lookup in {"wallet__id__exact", "order__id__exact"} or super().lookup_allowed(
+            lookup, value, request
+        )
+
+    @admin.display(description=_("customer"), ordering="wallet__user__username")
+    def customer(self, entry: LedgerEntry) -> str:
+        return str(entry.wallet.user)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_vnd(self, entry: LedgerEntry) -> str:
+        return format_vnd(entry.amount)
+
+    @admin.display(description=_("balance after"), ordering="balance_after")
+    def balance_after_vnd(self, entry: LedgerEntry) -> str:
+        return format_vnd(entry.balance_after)
+
+
+@admin.register(TopUpRequest)
+class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "user",
+        "amount_vnd",
+        "state",
+        "created_at",
+        "decided_by",
+        "decided_at",
+        "entry",
+    ]
+    list_filter = ["state", "created_at"]
+    search_fields = ["reference", "user__username", "user__email"]
+    list_select_related = ["user", "decided_by", "entry"]
+    fields = [
+        "reference",
+        "user",
+        "amount",
+        "state",
+        "entry",
+        "decided_by",
+        "decided_at",
+        "note",
+        "created_at",
+    ]
+    readonly_fields = fields
+    actions = ["approve", "reject"]
+    ordering = ["-created_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        # Approving credits money: the same power as crediting a wallet by hand.
+        return request.user.has_perm("billing.adjust_wallet")
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_vnd(self, topup: TopUpRequest) -> str:
+        return format_vnd(topup.amount)
+
+    @admin.action(
+        description=_("Approve: the money arrived, credit the customer"), permissions=["decide"]
+    )
+    def approve(self, request: HttpRequest, queryset: QuerySet[TopUpRequest]) -> None:
+        credited = refused = 0
+        for topup in queryset.order_by("pk"):
+            already = topup.state == TopUpRequest.State.APPROVED
+            try:
+                entry = topup_confirm(topup_id=topup.pk, confirmed_by=request.user)
+            except TopUpNotPending as exc:
+                refused += 1
+                self.message_user(request, str(exc), messages.WARNING)
+                continue
+            if not already:
+                credited += 1
+                self.log_change(
+                    request,
+                    topup,
+                    f"Approved: credited {format_vnd(entry.amount)} (ledger entry {entry.pk})",
+                )
+        self.message_user(
+            request,
+            gettext("%(count)d top-up(s) credited.") % {"count": credited},
+            messages.SUCCESS if credited else messages.INFO,
+        )
+
+    @admin.action(description=_("Reject: the money never arrived"), permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[TopUpRequest]) -> None:
+        rejected = 0
+        for topup in queryset.order_by("pk"):
+            try:
+                topup_reject(topup_id=topup.pk, rejected_by=request.user)
+            except TopUpNotPending as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                continue
+            if topup.state == TopUpRequest.State.PENDING:
+                rejected += 1
+                self.log_change(request, topup, "Rejected")
+        self.message_user(
+            request,
+            gettext("%(count)d top-up(s) rejected.") % {"count": rejected},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Keys are seen by their first characters only; the hash is never shown. Deleting a key
+    revokes it (the customer makes a new one on the account page)."""
+
+    list_display = ["prefix_shown", "user", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "=prefix"]
+    fields = ["user", "prefix_shown", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("starts with"))
+    def prefix_shown(self, key: ApiKey) -> str:
+        return f"{key.prefix}…"

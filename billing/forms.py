@@ -1,0 +1,148 @@
+"""Forms parse and validate input; the services in billing.services do the work."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+
+from panel.money import format_vnd
+
+from .models import EntryKind
+from .services import TOPUP_MAX_AMOUNT, TOPUP_MIN_AMOUNT
+
+
+def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
+    # One account per address: a password reset mails every account with the address, and a
+    # customer with two would not know which one a reset link opens.
+    users = get_user_model().objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        users = users.exclude(pk=exclude_pk)
+    return users.exists()
+
+
+class SignupForm(UserCreationForm):
+    """Username, e-mail (needed to reset the password) and the password twice, validated by
+    Django's password validators. The view creates the account through `customer_create`."""
+
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        email = get_user_model().objects.normalize_email(self.cleaned_data["email"])
+        if _email_taken(email):
+            raise forms.ValidationError(_("An account with this e-mail address already exists."))
+        return email
+
+
+class AccountForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    notify_completed = forms.BooleanField(
+        label=_("E-mail me when an order completes"), required=False
+    )
+    notify_partial = forms.BooleanField(
+        label=_("E-mail me when an order is partial"), required=False
+    )
+    notify_canceled = forms.BooleanField(
+        label=_("E-mail me when an order is canceled"), required=False
+    )
+    notify_refill = forms.BooleanField(label=_("E-mail me when a refill finishes"), required=False)
+
+    def __init__(self, *args: Any, user_pk: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._user_pk = user_pk
+
+    def clean_email(self) -> str:
+        email = get_user_model().objects.normalize_email(self.cleaned_data["email"])
+        if _email_taken(email, exclude_pk=self._user_pk):
+            raise forms.ValidationError(_("Another account uses this e-mail address."))
+        return email
+
+
+# Whole đồng, optionally grouped the Vietnamese way ("1.000.000") or the English way ("1,000,000").
+_GROUPED = re.compile(r"\d{1,3}(?:([.,\s])\d{3})?(?:\1\d{3})*|\d+")
+
+
+class AmountField(forms.CharField):
+    """Whole đồng as people type them: 100000, 100.000, 100,000 or 100 000 (₫ optional)."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = str(super().to_python(value) or "").replace("₫", "").replace("đ", "").strip()
+        if not text:
+            return None
+        if not _GROUPED.fullmatch(text):
+            raise forms.ValidationError(_("Enter a whole number of đồng, e.g. 100000 or 100.000."))
+        return Decimal(re.sub(r"\D", "", text))
+
+
+class TopUpForm(forms.Form):
+    amount = AmountField(
+        label=_("Amount (VND)"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        # Lazy: interpolating now would translate once, at import, into the default language.
+        help_text=lazy(
+            lambda: (
+                _("Between %(min)s and %(max)s.")
+                % {"min": format_vnd(TOPUP_MIN_AMOUNT), "max": format_vnd(TOPUP_MAX_AMOUNT)}
+            ),
+            str,
+        )(),
+    )
+
+    def clean_amount(self) -> Decimal:
+        amount: Decimal = self.cleaned_data["amount"]
+        if amount < TOPUP_MIN_AMOUNT:
+            raise forms.ValidationError(
+                _("The minimum is %(min)s.") % {"min": format_vnd(TOPUP_MIN_AMOUNT)}
+            )
+        if amount > TOPUP_MAX_AMOUNT:
+            raise forms.ValidationError(
+                _("The maximum is %(max)s.") % {"max": format_vnd(TOPUP_MAX_AMOUNT)}
+            )
+        return amount
+
+
+class EntryFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("All"))] + list(EntryKind.choices)
+    )
+
+
+class WalletAdjustForm(forms.Form):
+    """The admin's credit (positive) or debit (negative) of one wallet."""
+
+    amount = forms.DecimalField(
+        label=_("Amount (VND)"),
+        max_digits=16,
+        decimal_places=2,
+        help_text=_("Positive to credit the customer, negative to debit."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required. Recorded in the ledger and shown to the customer."),
+    )
+
+    def clean_amount(self) -> Decimal:
+        amount: Decimal = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError(_("The amount must not be zero."))
+        return amount
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason

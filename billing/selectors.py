@@ -1,0 +1,198 @@
+"""Reads: a customer's own entries and top-ups, wallets beside their ledger sums, ledger audits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Abs, Coalesce, Lag
+
+from panel.money import quantize_money
+
+from .models import EntryKind, LedgerEntry, TopUpRequest, Wallet
+from .vietqr import vietqr_payload
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+_MONEY = DecimalField(max_digits=18, decimal_places=2)
+_ZERO = Value(Decimal("0.00"), output_field=_MONEY)
+# SQLite stores decimals as floating point and sums them as such; a difference below half a
+# đồng-cent is rounding noise there, never on PostgreSQL (exact NUMERIC), and never real money.
+_TOLERANCE = Decimal("0.005")
+
+
+def ledger_entries_for_user(
+    *, user: AbstractBaseUser, kind: str | None = None
+) -> QuerySet[LedgerEntry]:
+    """The customer's own entries, newest first, optionally of one kind. No joins needed:
+    the page shows the order's id, not the order."""
+    entries = LedgerEntry.objects.filter(wallet__user=user)
+    if kind:
+        entries = entries.filter(kind=kind)
+    return entries.order_by("-created_at", "-id")
+
+
+def topups_for_user(*, user: AbstractBaseUser) -> QuerySet[TopUpRequest]:
+    return TopUpRequest.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def wallets_with_entry_sums() -> QuerySet[Wallet]:
+    """Wallets annotated with `entries_sum`, the sum of their ledger (what the balance must equal).
+
+    A correlated subquery rather than a JOIN + GROUP BY: a page of 100 wallets sums only those
+    100 wallets' entries, through the entries' wallet index.
+    """
+    sums = (
+        LedgerEntry.objects.filter(wallet=OuterRef("pk"))
+        .order_by()
+        .values("wallet")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Wallet.objects.annotate(
+        entries_sum=Coalesce(Subquery(sums, output_field=_MONEY), _ZERO, output_field=_MONEY)
+    )
+
+
+def ledger_problems() -> Iterator[str]:
+    """Every violated ledger invariant, one sentence each. A handful of queries whatever the size
+    of the ledger: the comparisons run in the database and only the broken rows come back."""
+    # 1. The balance is never negative, and equals the sum of the wallet's entries.
+    wallets = (
+        wallets_with_entry_sums()
+        .annotate(diff=Abs(ExpressionWrapper(F("balance") - F("entries_sum"), output_field=_MONEY)))
+        .filter(Q(balance__lt=0) | Q(diff__gt=_TOLERANCE))
+        .select_related("user")
+        .order_by("pk")
+    )
+    for wallet in wallets:
+        if wallet.balance < 0:
+            yield f"wallet {wallet.pk} ({wallet.user}): negative balance {wallet.balance}"
+        if abs(wallet.balance - wallet.entries_sum) > _TOLERANCE:
+            yield (
+                f"wallet {wallet.pk} ({wallet.user}): balance {quantize_money(wallet.balance)} "
+                f"!= sum of entries {quantize_money(wallet.entries_sum)}"
+            )
+
+    # 2. Each entry's balance_after is the previous entry's (in the order they were written,
+    #    which is id order: they were written under the wallet's lock) plus its amount.
+    previous = Window(Lag("balance_after"), partition_by=[F("wallet_id")], order_by=F("id").asc())
+    chain = (
+        LedgerEntry.objects.annotate(previous_after=previous)
+        .annotate(
+            expected_after=ExpressionWrapper(
+                Coalesce(F("previous_after"), _ZERO) + F("amount"), output_field=_MONEY
+            )
+        )
+        .annotate(
+            gap=Abs(
+                ExpressionWrapper(F("balance_after") - F("expected_after"), output_field=_MONEY)
+            )
+        )
+        .filter(gap__gt=_TOLERANCE)
+        .order_by()
+        .values_list("pk", "wallet_id", "balance_after", "expected_after")
+    )
+    for entry_id, wallet_id, after, expected in sorted(chain):
+        yield (
+            f"wallet {wallet_id}: entry {entry_id} has balance_after {quantize_money(after)}, "
+            f"expected {quantize_money(expected)}"
+        )
+
+    negative = LedgerEntry.objects.filter(balance_after__lt=0).order_by("pk")
+    for entry_id, wallet_id, after in negative.values_list("pk", "wallet_id", "balance_after"):
+        yield f"wallet {wallet_id}: entry {entry_id} has a negative balance_after {after}"
+
+    # 3. One charge per order; refunds of an order never above its charge.
+    per_order = (
+        LedgerEntry.objects.filter(order__isnull=False)
+        .order_by()
+        .values("order_id")
+        .annotate(
+            charges=Count("pk", filter=Q(kind=EntryKind.CHARGE)),
+            refunds=Count("pk", filter=Q(kind=EntryKind.REFUND)),
+            charged=Coalesce(
+                Sum(-F("amount"), filter=Q(kind=EntryKind.CHARGE)), _ZERO, output_field=_MONEY
+            ),
+            refunded=Coalesce(
+                Sum("amount", filter=Q(kind=EntryKind.REFUND)), _ZERO, output_field=_MONEY
+            ),
+        )
+        .filter(Q(charges__gt=1) | Q(refunds__gt=1) | Q(refunded__gt=F("charged") + _TOLERANCE))
+        .order_by("order_id")
+    )
+    for row in per_order:
+        order_id = row["order_id"]
+        if row["charges"] > 1:
+            yield f"order {order_id}: charged {row['charges']} times"
+        if row["refunds"] > 1:
+            yield f"order {order_id}: refunded {row['refunds']} times"
+        if row["refunded"] > row["charged"] + _TOLERANCE:
+            yield (
+                f"order {order_id}: refunded {quantize_money(row['refunded'])} "
+                f"> charged {quantize_money(row['charged'])}"
+            )
+
+    # 4. An order is paid from, and refunded to, its own customer's wallet.
+    strangers = (
+        LedgerEntry.objects.filter(order__isnull=False)
+        .exclude(order__user_id=F("wallet__user_id"))
+        .order_by("pk")
+        .values_list("pk", "wallet_id", "order_id")
+    )
+    for entry_id, wallet_id, order_id in strangers:
+        yield f"wallet {wallet_id}: entry {entry_id} concerns order {order_id} of another customer"
+
+    # 5. A credited top-up credited its own customer with its own amount, as a deposit.
+    topups = (
+        TopUpRequest.objects.filter(entry__isnull=False)
+        .exclude(
+            entry__kind=EntryKind.DEPOSIT,
+            entry__amount=F("amount"),
+            entry__wallet__user_id=F("user_id"),
+        )
+        .order_by("pk")
+        .values_list("reference", "entry_id")
+    )
+    for reference, entry_id in topups:
+        yield f"top-up {reference}: entry {entry_id} is not a deposit of its amount to its customer"
+
+
+def topup_qr_payload(*, topup: TopUpRequest) -> str:
+    """The VietQR payload asking for this top-up's amount, to the shop's account, with its
+    reference as the transfer's purpose.
+
+    Raises ValueError when the shop's bank settings are not something a bank app would accept.
+    """
+    return vietqr_payload(
+        bank_bin=settings.SHOP_BANK_BIN,
+        account=settings.SHOP_BANK_ACCOUNT,
+        amount=topup.amount,
+        purpose=topup.reference,
+    )
+
+
+def order_refunds(*, order_ids: Iterable[int]) -> dict[int, Decimal]:
+    """The refund of each of these orders that has one, in one query (an order has at most one
+    refund: a unique constraint). For order lists and the API's multi-order status."""
+    ids = list(order_ids)
+    if not ids:
+        return {}
+    refunds = LedgerEntry.objects.filter(order_id__in=ids, kind=EntryKind.REFUND)
+    return dict(refunds.order_by().values_list("order_id", "amount"))

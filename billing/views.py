@@ -1,0 +1,225 @@
+"""The customer's money pages: sign-up, account and API key, transactions, top-ups by transfer.
+
+Thin: parse, load the customer's own rows (always filtered by `request.user`), call one service,
+render or redirect.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from urllib.parse import urlencode
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
+from .models import ApiKey, TopUpRequest
+from .selectors import ledger_entries_for_user, topup_qr_payload, topups_for_user
+from .services import (
+    BillingError,
+    api_key_regenerate,
+    customer_create,
+    profile_for_user,
+    profile_update,
+    topup_request_create,
+)
+
+logger = logging.getLogger(__name__)
+
+# The raw API key waits here between the request that makes it and the page that shows it,
+# once: the account page pops it. It is never stored anywhere else (the database keeps a hash).
+NEW_API_KEY_SESSION_KEY = "billing_new_api_key"
+ENTRIES_PER_PAGE = 50
+TOPUPS_PER_PAGE = 20
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, raw_key = customer_create(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except BillingError as exc:  # the name was taken between validation and creation
+            form.add_error("username", str(exc))
+        else:
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            request.session[NEW_API_KEY_SESSION_KEY] = raw_key
+            messages.success(
+                request,
+                _(
+                    "Welcome! Your account is ready. Your API key is on your account page, "
+                    "shown only once."
+                ),
+            )
+            return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "billing/signup.html", {"form": form})
+
+
+@login_required
+@never_cache  # the page may carry a freshly issued API key
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    profile = profile_for_user(user=user)
+    if request.method == "POST":
+        form = AccountForm(request.POST, user_pk=user.pk)
+        if form.is_valid():
+            data = form.cleaned_data
+            profile_update(
+                user=user,
+                email=data["email"],
+                language=data["language"],
+                notify_completed=data["notify_completed"],
+                notify_partial=data["notify_partial"],
+                notify_canceled=data["notify_canceled"],
+                notify_refill=data["notify_refill"],
+            )
+            # The preference takes effect now, and in later visits through the language cookie
+            # (LocaleMiddleware reads it), exactly as Django's own set_language view does.
+            translation.activate(data["language"])
+            messages.success(request, _("Your account settings are saved."))
+            response = redirect("billing:account")
+            _set_language_cookie(response, data["language"])
+            return response
+    else:
+        form = AccountForm(
+            user_pk=user.pk,
+            initial={
+                "email": user.email,
+                "language": profile.language,
+                "notify_completed": profile.notify_completed,
+                "notify_partial": profile.notify_partial,
+                "notify_canceled": profile.notify_canceled,
+                "notify_refill": profile.notify_refill,
+            },
+        )
+    context = {
+        "form": form,
+        "api_key": ApiKey.objects.filter(user=user).first(),
+        "new_api_key": request.session.pop(NEW_API_KEY_SESSION_KEY, None),
+    }
+    return render(request, "billing/account.html", context)
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+@login_required
+@require_POST
+def api_key_regenerate_view(request: HttpRequest) -> HttpResponse:
+    request.session[NEW_API_KEY_SESSION_KEY] = api_key_regenerate(user=request.user)
+    messages.success(request, _("A new API key was issued; the old one no longer works."))
+    return redirect("billing:account")
+
+
+@login_required
+def transactions(request: HttpRequest) -> HttpResponse:
+    filter_form = EntryFilterForm(request.GET)
+    kind = filter_form.cleaned_data["kind"] if filter_form.is_valid() else ""
+    entries = ledger_entries_for_user(user=request.user, kind=kind or None)
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filter_form": filter_form,
+        "kind": kind,
+        # Carried by the pagination links so that page 2 is page 2 of the same filter.
+        "filter_query": urlencode({"kind": kind}) if kind else "",
+    }
+    return render(request, "billing/transactions.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def topup(request: HttpRequest) -> HttpResponse:
+    form = TopUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_ = topup_request_create(user=request.user, amount=form.cleaned_data["amount"])
+        except BillingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("billing:topup_detail", reference=request_.reference)
+    topups = topups_for_user(user=request.user)
+    pending = list(topups.filter(state=TopUpRequest.State.PENDING))
+    past = Paginator(topups.exclude(state=TopUpRequest.State.PENDING), TOPUPS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "billing/topup.html", {"form": form, "pending": pending, "past": past, **_bank()}
+    )
+
+
+@login_required
+def topup_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    topup_request = get_object_or_404(TopUpRequest, reference=reference, user=request.user)
+    qr_ok = True
+    try:
+        topup_qr_payload(topup=topup_request)
+    except ValueError:
+        # The shop's bank settings are wrong; the customer can still transfer by hand.
+        logger.exception("VietQR payload refused for top-up %s", reference)
+        qr_ok = False
+    context = {"topup": topup_request, "qr_ok": qr_ok, **_bank()}
+    return render(request, "billing/topup_detail.html", context)
+
+
+@login_required
+def topup_qr(request: HttpRequest, reference: str) -> HttpResponse:
+    """The top-up's VietQR code as an SVG image, drawn here (never by a third-party service)."""
+    topup_request = get_object_or_404(
+        TopUpRequest, reference=reference, user=request.user, state=TopUpRequest.State.PENDING
+    )
+    try:
+        payload = topup_qr_payload(topup=topup_request)
+    except ValueError as exc:
+        raise Http404("No QR code for this top-up.") from exc
+    buffer = io.BytesIO()
+    segno.make(payload, error="m", micro=False).save(
+        buffer,
+        kind="svg",
+        scale=6,
+        border=4,
+        dark="#000",
+        light="#fff",
+        title=topup_request.reference,
+    )
+    response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    # An SVG opened on its own is a document: it gets nothing to run and nothing to load.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _bank() -> dict[str, str]:
+    return {
+        "bank_name": settings.SHOP_BANK_NAME,
+        "bank_account": settings.SHOP_BANK_ACCOUNT,
+        "bank_account_name": settings.SHOP_BANK_ACCOUNT_NAME,
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -25,6 +26,15 @@ class UpstreamStatus(models.TextChoices):
     NORMAL = "normal", _("Normal")
     SLOW = "slow", _("Slow (about +1 day)")
     OVERLOAD = "overload", _("Overloaded (about +2 days)")
+
+
+class PauseReason(models.TextChoices):
+    """Why a service is not listed: decides who may list it again, and whether a sync may."""
+
+    NONE = "", _("Listed")
+    ADMIN = "admin", _("Paused by an admin")
+    REVIEW = "review", _("New: held for review")
+    BELOW_COST = "below_cost", _("Paused: cost above the fixed price")
 
 
 class Service(models.Model):
@@ -57,10 +67,24 @@ class Service(models.Model):
 
     # The shop's decisions.
     listed = models.BooleanField(
-        _("listed for sale"), default=True, help_text=_("Off: paused or held for review by an admin.")
+        _("listed for sale"),
+        default=True,
+        help_text=_("Off: paused or held for review by an admin."),
+    )
+    pause_reason = models.CharField(
+        _("why not listed"),
+        max_length=20,
+        choices=PauseReason,
+        default=PauseReason.NONE,
+        blank=True,
+        help_text=_(
+            "A pause for being below cost is lifted by the next sync once the price is safe again."
+        ),
     )
     vanished = models.BooleanField(
-        _("missing upstream"), default=False, help_text=_("Absent from the last sync; paused until it returns.")
+        _("missing upstream"),
+        default=False,
+        help_text=_("Absent from the last sync; paused until it returns."),
     )
     flagged = models.BooleanField(
         _("flagged by pricing"),
@@ -88,7 +112,9 @@ class Service(models.Model):
                 condition=Q(max_quantity__gte=models.F("min_quantity")), name="service_max_gte_min"
             ),
         ]
-        indexes = [models.Index(fields=["listed", "vanished", "priority"], name="service_sellable_idx")]
+        indexes = [
+            models.Index(fields=["listed", "vanished", "priority"], name="service_sellable_idx")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"
@@ -119,7 +145,9 @@ class PricingSettings(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     rounding_step = models.DecimalField(
-        _("rounding step per 1000"), default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))],
+        _("rounding step per 1000"),
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Round sell prices up to a multiple of this (0: no rounding)."), **RATE,
     )
     new_service_policy = models.CharField(
@@ -165,14 +193,44 @@ class CategoryMarkup(models.Model):
 
 
 class PriceChange(models.Model):
-    """One recorded change of a service's cost, price, limits, flags or availability."""
+    """One recorded change of a service's cost, price, limits, flags or availability.
+
+    Values are stored as text (a rate as "12.5000", a flag as "true"/"false") so one table holds
+    every kind of change; `catalog.selectors` turns them back into words for people.
+    """
+
+    class Field(models.TextChoices):
+        COST_RATE = "cost_rate", _("cost per 1000")
+        SELL_RATE = "sell_rate", _("price per 1000")
+        MIN_QUANTITY = "min_quantity", _("min")
+        MAX_QUANTITY = "max_quantity", _("max")
+        DRIPFEED = "dripfeed", _("drip-feed")
+        REFILL = "refill", _("refill")
+        DAYS_REFILL = "days_refill", _("refill days")
+        CANCEL = "cancel", _("cancel")
+        UPSTREAM_STATUS = "upstream_status", _("upstream status")
+        TYPE = "type", _("type")
+        PRIORITY = "priority", _("priority")
+        VANISHED = "vanished", _("missing upstream")
+        LISTED = "listed", _("listed for sale")
+        FLAGGED = "flagged", _("flagged by pricing")
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
-    field = models.CharField(_("field"), max_length=50)
+    field = models.CharField(_("field"), max_length=50, choices=Field)
     old_value = models.CharField(_("old value"), max_length=500, blank=True)
     new_value = models.CharField(_("new value"), max_length=500, blank=True)
-    sync = models.ForeignKey("SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    sync = models.ForeignKey(
+        "SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
 
     class Meta:
         verbose_name = _("price change")
@@ -208,6 +266,23 @@ class SyncRun(models.Model):
         verbose_name_plural = _("catalog syncs")
         ordering = ["-started_at", "-id"]
         get_latest_by = "started_at"
+        constraints = [
+            # The running sync IS the lock: at most one unfinished run (finished_at NULL) can
+            # exist, whatever its kind, across every process. `ok` is False for every running
+            # row (see the check below), so a unique index on it, restricted to unfinished rows,
+            # admits exactly one. Partial unique indexes work on SQLite and PostgreSQL alike.
+            models.UniqueConstraint(
+                fields=["ok"], condition=Q(finished_at__isnull=True), name="syncrun_one_running"
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=False) | Q(ok=False),
+                name="syncrun_ok_only_when_finished",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} sync {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None

@@ -2,6 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
+from . import views
+
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("services/", views.catalog_list, name="list"),
+    path("services/updates/", views.catalog_updates, name="updates"),
+]

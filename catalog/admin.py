@@ -1,0 +1,526 @@
+"""Django admin of the catalog: services, the markup rules, the price history, the syncs.
+
+Nothing here writes a price or an availability flag itself: every change goes through
+`catalog.services` (reprice, pause, resume, set markup), which records the history and keeps the
+rules' precedence in one place. Upstream fields are read-only: the next sync would overwrite them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from panel.money import format_vnd
+
+from .forms import SetMarkupForm
+from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun
+from .selectors import upstream_balance_status
+from .services import catalog_reprice, service_pause, service_resume, service_set_markup
+
+UPSTREAM_FIELDS = (
+    "upstream_id",
+    "name",
+    "type",
+    "category",
+    "platform",
+    "description",
+    "cost_rate",
+    "min_quantity",
+    "max_quantity",
+    "dripfeed",
+    "refill",
+    "days_refill",
+    "cancel",
+    "avg_time_min",
+    "upstream_status",
+    "priority",
+    "last_seen_at",
+)
+HISTORY_INLINE_ROWS = 50
+
+
+class RecentHistoryFormSet(BaseInlineFormSet):
+    """Only the most recent changes: a busy priority service gathers thousands of rows."""
+
+    def get_queryset(self) -> QuerySet[PriceChange]:
+        return super().get_queryset().select_related("sync", "changed_by")[:HISTORY_INLINE_ROWS]
+
+
+class PriceChangeInline(admin.TabularInline):
+    model = PriceChange
+    formset = RecentHistoryFormSet
+    fields = ("at", "field", "old_value", "new_value", "sync", "changed_by")
+    readonly_fields = fields
+    ordering = ("-at", "-id")
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name_plural = _("price history (latest 50)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ("markup_percent", "fixed_rate")
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceForm
+    change_list_template = "catalog/admin/service_change_list.html"
+    list_display = (
+        "id",
+        "short_name",
+        "category",
+        "cost_rate",
+        "sell_rate",
+        "margin_display",
+        "upstream_status",
+        "priority",
+        "listed",
+        "vanished",
+        "flagged",
+    )
+    list_display_links = ("id", "short_name")
+    list_filter = (
+        "flagged",
+        "listed",
+        "pause_reason",
+        "vanished",
+        "priority",
+        "upstream_status",
+        "platform",
+        "type",
+        "category",
+    )
+    search_fields = ("name", "category")
+    list_per_page = 100
+    ordering = ("-priority", "category", "id")
+    inlines = (PriceChangeInline,)
+    actions = ("pause_selected", "resume_selected", "set_markup", "reprice_selected")
+    readonly_fields = (
+        *UPSTREAM_FIELDS,
+        "sell_rate",
+        "margin_display",
+        "flagged",
+        "listed",
+        "pause_reason",
+        "vanished",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (
+            _("Pricing (the rules; the price follows)"),
+            {
+                "fields": (
+                    "sell_rate",
+                    "margin_display",
+                    "flagged",
+                    "markup_percent",
+                    "fixed_rate",
+                ),
+                "description": _(
+                    "A fixed price wins over this service's markup, which wins over the "
+                    "category's, which wins over the default. The sell price is recomputed when "
+                    "you save."
+                ),
+            },
+        ),
+        (_("Availability"), {"fields": ("listed", "pause_reason", "vanished")}),
+        (
+            _("From the upstream (read-only, overwritten by every sync)"),
+            {"fields": UPSTREAM_FIELDS},
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                margin=ExpressionWrapper(
+                    F("sell_rate") - F("cost_rate"),
+                    output_field=DecimalField(max_digits=14, decimal_places=4),
+                )
+            )
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Service], search_term: str
+    ) -> tuple[QuerySet[Service], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lstrip("#")
+        if term.isdigit():  # the panel's id or the upstream's
+            results |= queryset.filter(pk=int(term)) | queryset.filter(upstream_id=int(term))
+        return results, may_have_duplicates
+
+    @admin.display(description=_("name"), ordering="name")
+    def short_name(self, obj: Service) -> str:
+        return obj.name if len(obj.name) <= 70 else obj.name[:69] + "…"
+
+    @admin.display(description=_("margin"), ordering="margin")
+    def margin_display(self, obj: Service) -> str:
+        margin = obj.sell_rate - obj.cost_rate
+        if not obj.cost_rate:
+            return format_vnd(margin)
+        percent = (margin / obj.cost_rate * 100).quantize(Decimal("0.1"))
+        return f"{format_vnd(margin)} ({percent}%)"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # services come from the upstream
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # never deleted: orders point to them; pause instead
+
+    def save_model(
+        self, request: HttpRequest, obj: Service, form: forms.ModelForm, change: bool
+    ) -> None:
+        # The form only edits the rules; the service function stores them and reprices.
+        service_set_markup(
+            service_ids=[obj.pk],
+            markup_percent=form.cleaned_data.get("markup_percent"),
+            fixed_rate=form.cleaned_data.get("fixed_rate"),
+            changed_by=request.user,
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    @admin.action(description=_("Pause selected services"), permissions=["change"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        count = service_pause(
+            service_ids=queryset.values_list("pk", flat=True), changed_by=request.user
+        )
+        self.message_user(
+            request, ngettext("%d service paused.", "%d services paused.", count) % count
+        )
+
+    @admin.action(description=_("Resume selected services"), permissions=["change"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        count = service_resume(service_ids=ids, changed_by=request.user)
+        self.message_user(
+            request, ngettext("%d service resumed.", "%d services resumed.", count) % count
+        )
+        still = Service.objects.filter(pk__in=ids).exclude(listed=True, vanished=False).count()
+        if still:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d service is still unavailable: missing upstream, or below cost under the "
+                    "pause policy.",
+                    "%d services are still unavailable: missing upstream, or below cost under the "
+                    "pause policy.",
+                    still,
+                )
+                % still,
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Reprice selected services from the rules"), permissions=["change"])
+    def reprice_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        count = catalog_reprice(
+            service_ids=queryset.values_list("pk", flat=True), changed_by=request.user
+        )
+        self.message_user(
+            request, ngettext("%d price changed.", "%d prices changed.", count) % count
+        )
+
+    @admin.action(description=_("Set markup or fixed price…"), permissions=["change"])
+    def set_markup(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
+        form = SetMarkupForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            markup_percent, fixed_rate = form.rules()
+            count = service_set_markup(
+                service_ids=queryset.values_list("pk", flat=True),
+                markup_percent=markup_percent,
+                fixed_rate=fixed_rate,
+                changed_by=request.user,
+            )
+            self.message_user(
+                request,
+                ngettext("Rule set on %d service.", "Rule set on %d services.", count) % count,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Set markup or fixed price"),
+            "opts": self.model._meta,
+            "form": form,
+            "services": queryset[:50],
+            "count": queryset.count(),
+            "selected": queryset.values_list("pk", flat=True),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "catalog/admin/set_markup.html", context)
+
+    # ------------------------------------------------------------------ sync button, balance
+
+    def get_urls(self) -> list[Any]:
+        sync = self.admin_site.admin_view(require_POST(self.sync_view))
+        return [path("sync/", sync, name="catalog_service_sync"), *super().get_urls()]
+
+    def sync_view(self, request: HttpRequest) -> HttpResponse:
+        """Enqueue a full sync: the upstream may take up to two timeouts to answer, longer than a
+        web request should wait, and the worker runs it under the same lock as the schedule."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        from .tasks import catalog_sync_task
+
+        try:
+            catalog_sync_task.delay()
+        except Exception as exc:  # noqa: BLE001 - the broker's errors vary by transport
+            self.message_user(request, _("Could not queue the sync: %s") % exc, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                format_html(
+                    _('Catalog sync queued. Its result appears in <a href="{}">catalog syncs</a>.'),
+                    reverse("admin:catalog_syncrun_changelist"),
+                ),
+            )
+        return HttpResponseRedirect(reverse("admin:catalog_service_changelist"))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        status = upstream_balance_status()
+        if request.method == "GET":
+            self._warn(request, status)
+        extra = {
+            "balance_status": status,
+            "can_sync": self.has_change_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=extra)
+
+    def _warn(self, request: HttpRequest, status: Any) -> None:
+        if status.is_low:
+            self.message_user(
+                request,
+                _(
+                    "The upstream balance is low: %(balance)s (warning below %(threshold)s). "
+                    "Orders will start failing upstream: top the upstream account up."
+                )
+                % {
+                    "balance": format_vnd(status.balance),
+                    "threshold": format_vnd(status.threshold),
+                },
+                messages.WARNING,
+            )
+        flagged = Service.objects.filter(flagged=True).count()
+        if flagged:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d service has a fixed price below cost plus the minimum margin "
+                    "(filter: flagged).",
+                    "%d services have a fixed price below cost plus the minimum margin "
+                    "(filter: flagged).",
+                    flagged,
+                )
+                % flagged,
+                messages.WARNING,
+            )
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(admin.ModelAdmin):
+    list_display = ("at", "service", "field", "old_value", "new_value", "sync", "changed_by")
+    list_filter = ("field", "at")
+    list_select_related = ("service", "sync", "changed_by")
+    search_fields = ("service__name", "=service__id")
+    raw_id_fields = ("service", "sync", "changed_by")
+    date_hierarchy = "at"
+    show_full_result_count = False
+    list_per_page = 100
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PricingSettings)
+class PricingSettingsAdmin(admin.ModelAdmin):
+    """One row; the list page goes straight to it."""
+
+    fieldsets = (
+        (
+            _("Markup"),
+            {"fields": ("default_markup_percent", "min_margin_percent", "rounding_step")},
+        ),
+        (_("Policies"), {"fields": ("new_service_policy", "below_cost_policy")}),
+        (_("Upstream"), {"fields": ("upstream_balance_warning",)}),
+    )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        settings_row = PricingSettings.load()
+        return HttpResponseRedirect(
+            reverse("admin:catalog_pricingsettings_change", args=[settings_row.pk])
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: PricingSettings, form: forms.ModelForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        _reprice_and_report(request, service_ids=None)
+
+
+class CategoryMarkupForm(forms.ModelForm):
+    class Meta:
+        model = CategoryMarkup
+        fields = ("category", "markup_percent")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Offer the categories the catalog has (a typo would silently match nothing).
+        categories = (
+            Service.objects.order_by("category").values_list("category", flat=True).distinct()
+        )
+        choices = [(name, name) for name in categories]
+        current = self.instance.category if self.instance.pk else None
+        if current and current not in categories:
+            choices.insert(0, (current, current))
+        self.fields["category"].widget = forms.Select(choices=[("", "---------"), *choices])
+
+
+@admin.register(CategoryMarkup)
+class CategoryMarkupAdmin(admin.ModelAdmin):
+    form = CategoryMarkupForm
+    list_display = ("category", "markup_percent", "services")
+    search_fields = ("category",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CategoryMarkup]:
+        count = (
+            Service.objects.filter(category=OuterRef("category"))
+            .order_by()
+            .values("category")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(service_count=Subquery(count))
+
+    @admin.display(description=_("services"), ordering="service_count")
+    def services(self, obj: CategoryMarkup) -> int:
+        return getattr(obj, "service_count", None) or 0
+
+    def save_model(
+        self, request: HttpRequest, obj: CategoryMarkup, form: forms.ModelForm, change: bool
+    ) -> None:
+        categories = {obj.category}
+        if change and form.initial.get("category"):
+            categories.add(form.initial["category"])  # renamed: the old category loses its markup
+        super().save_model(request, obj, form, change)
+        _reprice_and_report(request, categories=categories)
+
+    def delete_model(self, request: HttpRequest, obj: CategoryMarkup) -> None:
+        category = obj.category
+        super().delete_model(request, obj)
+        _reprice_and_report(request, categories={category})
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CategoryMarkup]) -> None:
+        categories = set(queryset.values_list("category", flat=True))
+        super().delete_queryset(request, queryset)
+        _reprice_and_report(request, categories=categories)
+
+
+def _reprice_and_report(
+    request: HttpRequest,
+    *,
+    service_ids: list[int] | None = None,
+    categories: set[str] | None = None,
+) -> None:
+    if categories is not None:
+        service_ids = list(
+            Service.objects.filter(category__in=categories).values_list("pk", flat=True)
+        )
+    count = catalog_reprice(service_ids=service_ids, changed_by=request.user)
+    messages.info(request, ngettext("%d service repriced.", "%d services repriced.", count) % count)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "kind",
+        "ok",
+        "duration",
+        "created",
+        "updated",
+        "paused",
+        "restored",
+        "balance",
+        "short_message",
+    )
+    list_filter = ("kind", "ok")
+    readonly_fields = (
+        "kind",
+        "started_at",
+        "finished_at",
+        "ok",
+        "created",
+        "updated",
+        "paused",
+        "restored",
+        "upstream_balance",
+        "message",
+    )
+    date_hierarchy = "started_at"
+    list_per_page = 100
+
+    @admin.display(description=_("took"))
+    def duration(self, obj: SyncRun) -> str:
+        if obj.finished_at is None:
+            return str(_("running"))
+        return f"{(obj.finished_at - obj.started_at).total_seconds():.1f} s"
+
+    @admin.display(description=_("upstream balance"), ordering="upstream_balance")
+    def balance(self, obj: SyncRun) -> str:
+        return format_vnd(obj.upstream_balance) if obj.upstream_balance is not None else "–"
+
+    @admin.display(description=_("message"))
+    def short_message(self, obj: SyncRun) -> str:
+        return obj.message if len(obj.message) <= 120 else obj.message[:119] + "…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,54 @@
+"""`python manage.py sync_catalog [--priority] [--allow-shrink]`: one sync, now, in this process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog.models import SyncRun
+from catalog.services import SyncAlreadyRunning, catalog_sync
+from panel.money import format_vnd
+
+
+class Command(BaseCommand):
+    help = (
+        "Mirror the upstream's catalog now (or, with --priority, follow the prices of priority "
+        "services). Prints a summary; exits non-zero when the sync failed or another one is "
+        "running."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--priority", action="store_true", help="Only follow the prices of priority services."
+        )
+        parser.add_argument(
+            "--allow-shrink",
+            action="store_true",
+            help="Apply an answer that drops more than half of the services we sell (after "
+            "checking upstream that it really did).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        kind = SyncRun.Kind.PRIORITY if options["priority"] else SyncRun.Kind.FULL
+        try:
+            run = catalog_sync(kind=kind, allow_shrink=options["allow_shrink"])
+        except SyncAlreadyRunning as exc:
+            raise CommandError(f"Not synced: {exc}.") from None
+        balance = (
+            format_vnd(run.upstream_balance) if run.upstream_balance is not None else "unknown"
+        )
+        if not run.ok:
+            raise CommandError(
+                f"{run.get_kind_display()} sync #{run.pk} failed, the catalog is unchanged: "
+                f"{run.message} (upstream balance: {balance})"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{run.get_kind_display()} sync #{run.pk} done: {run.created} created, "
+                f"{run.updated} updated, {run.paused} paused, {run.restored} restored; "
+                f"upstream balance {balance}."
+            )
+        )
+        if run.message:
+            self.stdout.write(f"Notes: {run.message}")

@@ -1,0 +1,35 @@
+"""Customer pages of the catalog. Public: the shop window is open to visitors (prices per 1000
+are public on every panel of this kind, and a visitor who likes them signs up); ordering is
+what needs an account. The cost rate never reaches a template."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .forms import CatalogFilterForm
+from .models import UpstreamStatus
+from .selectors import catalog_page, updates_page
+
+
+@require_GET
+def catalog_list(request: HttpRequest) -> HttpResponse:
+    form = CatalogFilterForm(request.GET)
+    catalog = catalog_page(filters=form.filters(), page=request.GET.get("page", 1))
+    return render(
+        request,
+        "catalog/list.html",
+        {
+            "catalog": catalog,
+            "filters": catalog.filters,
+            "page_obj": catalog.page,
+            "status": UpstreamStatus,
+        },
+    )
+
+
+@require_GET
+def catalog_updates(request: HttpRequest) -> HttpResponse:
+    page_obj, rows = updates_page(page=request.GET.get("page", 1))
+    return render(request, "catalog/updates.html", {"page_obj": page_obj, "rows": rows})

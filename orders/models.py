@@ -33,7 +33,9 @@ class OrderState(models.TextChoices):
 
 
 class Order(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
     service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
     kind = models.CharField(_("kind"), max_length=20, choices=OrderKind, default=OrderKind.DEFAULT)
     link = models.URLField(_("link"), max_length=500)
@@ -48,13 +50,18 @@ class Order(models.Model):
     charge = models.DecimalField(_("charge"), **MONEY)
     cost = models.DecimalField(_("upstream cost"), null=True, blank=True, **MONEY)
 
-    state = models.CharField(_("state"), max_length=20, choices=OrderState, default=OrderState.QUEUED)
-    upstream_id = models.PositiveBigIntegerField(_("upstream order id"), null=True, blank=True, unique=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=OrderState, default=OrderState.QUEUED
+    )
+    upstream_id = models.PositiveBigIntegerField(
+        _("upstream order id"), null=True, blank=True, unique=True
+    )
     upstream_status = models.CharField(_("upstream status"), max_length=50, blank=True)
     start_count = models.BigIntegerField(_("start count"), null=True, blank=True)
     remains = models.BigIntegerField(_("remains"), null=True, blank=True)
     error = models.CharField(_("reason"), max_length=500, blank=True)
-    extra = models.JSONField(_("upstream details"), default=dict, blank=True)  # VIP counters, drip-feed runs
+    # VIP counters, drip-feed runs and their child orders, the last per-order poll error.
+    extra = models.JSONField(_("upstream details"), default=dict, blank=True)
 
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -62,7 +69,8 @@ class Order(models.Model):
         _("waiting for upstream funds"), default=False,
         help_text=_("The upstream answered 'Insufficient balance': the shop must top up upstream."),
     )
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    # NULL, not "", for "no key": the unique constraint below applies only to real keys.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)

@@ -1,0 +1,313 @@
+"""Staff view of orders: filters, money per order, and the decisions only a person may take.
+
+Nothing here writes a state or a balance directly: every action calls `orders.services`, which
+goes through `order_transition` and `billing.services`. Fields are read-only for that reason.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from billing.models import EntryKind, LedgerEntry
+from panel.money import format_vnd
+
+from .models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
+from .services import (
+    OrderActionError,
+    order_attach_upstream_id,
+    order_fail_and_refund,
+    order_send_again,
+)
+
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_state", "to_state", "actor", "reason")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AttachUpstreamIdForm(forms.Form):
+    upstream_id = forms.IntegerField(
+        label=_("Upstream order id"),
+        min_value=1,
+        help_text=_("The id the upstream shows for this order in its own order list."),
+    )
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "user",
+        "service_link",
+        "kind",
+        "state_badge",
+        "waiting_for_funds",
+        "quantity",
+        "charge_vnd",
+        "refunded_vnd",
+        "cost_vnd",
+        "profit_vnd",
+        "upstream_id",
+        "created_at",
+    )
+    list_filter = (
+        "state",
+        "waiting_for_funds",
+        "kind",
+        "service__category",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    )
+    search_fields = ("=id", "=upstream_id", "link", "user__username", "user__email")
+    list_select_related = ("user", "service")
+    raw_id_fields = ("user", "service")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False  # counting millions of rows on every page is not worth it
+    inlines = [OrderEventInline]
+    actions = ["attach_upstream_id", "send_again", "fail_and_refund"]
+    readonly_fields = (
+        "user",
+        "service",
+        "kind",
+        "link",
+        "quantity",
+        "comments",
+        "username",
+        "runs",
+        "interval",
+        "rate",
+        "charge",
+        "cost",
+        "state",
+        "upstream_id",
+        "upstream_status",
+        "start_count",
+        "remains",
+        "error",
+        "extra",
+        "send_attempts",
+        "next_attempt_at",
+        "waiting_for_funds",
+        "idempotency_key",
+        "request_fingerprint",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        refund = LedgerEntry.objects.filter(order=OuterRef("pk"), kind=EntryKind.REFUND).values(
+            "amount"
+        )[:1]
+        refunded = Coalesce(
+            Subquery(refund, output_field=MONEY), Value(Decimal("0")), output_field=MONEY
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                refunded=refunded,
+                # What the customer paid in the end, less what the upstream charged the shop.
+                profit=ExpressionWrapper(F("charge") - refunded - F("cost"), output_field=MONEY),
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders are born through order_place only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the ledger points at orders; they are history
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        waiting = Order.objects.filter(state=OrderState.QUEUED, waiting_for_funds=True).count()
+        review = Order.objects.filter(state=OrderState.REVIEW).count()
+        if waiting:
+            messages.error(
+                request,
+                ngettext(
+                    "%(n)s order waits because the upstream account is out of funds: top it up.",
+                    "%(n)s orders wait because the upstream account is out of funds: top it up.",
+                    waiting,
+                )
+                % {"n": waiting},
+            )
+        if review:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(n)s order is held for review: check the upstream, then attach its id, "
+                    "send it again, "
+                    "or fail and refund it.",
+                    "%(n)s orders are held for review: check the upstream, then attach their ids, "
+                    "send them "
+                    "again, or fail and refund them.",
+                    review,
+                )
+                % {"n": review},
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("service"), ordering="service__name")
+    def service_link(self, order: Order) -> str:
+        return f"#{order.service_id} {order.service.name[:40]}"
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, order: Order) -> str:
+        if order.state == OrderState.REVIEW:
+            return format_html("<strong>⚠ {}</strong>", order.get_state_display())
+        return order.get_state_display()
+
+    @admin.display(description=_("price"), ordering="charge")
+    def charge_vnd(self, order: Order) -> str:
+        return format_vnd(order.charge)
+
+    @admin.display(description=_("refunded"), ordering="refunded")
+    def refunded_vnd(self, order: Order) -> str:
+        return format_vnd(order.refunded) if order.refunded else "–"  # type: ignore[attr-defined]
+
+    @admin.display(description=_("upstream cost"), ordering="cost")
+    def cost_vnd(self, order: Order) -> str:
+        return format_vnd(order.cost) if order.cost is not None else "–"
+
+    @admin.display(description=_("profit"), ordering="profit")
+    def profit_vnd(self, order: Order) -> str:
+        profit = order.profit  # type: ignore[attr-defined]
+        return format_vnd(profit) if profit is not None else "–"
+
+    # --- review decisions ----------------------------------------------------------------------
+
+    @admin.action(description=_("Attach the upstream order id (review)"))
+    def attach_upstream_id(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Select exactly one order to attach an upstream id to."), messages.ERROR
+            )
+            return None
+        order = queryset.get()
+        form = AttachUpstreamIdForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                order_attach_upstream_id(
+                    order_id=order.pk,
+                    upstream_id=form.cleaned_data["upstream_id"],
+                    actor=request.user,
+                )
+            except OrderActionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Order #%(id)s is placed; tracking resumes.") % {"id": order.pk}
+                )
+            return None
+        return TemplateResponse(
+            request,
+            "orders/admin/attach_upstream_id.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Attach the upstream order id"),
+                "order": order,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Send again (checked: not placed upstream)"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda order: order_send_again(order_id=order.pk, actor=request.user),
+            _("%(n)s order(s) queued to be sent again."),
+        )
+
+    @admin.action(description=_("Fail and refund in full"))
+    def fail_and_refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda order: order_fail_and_refund(order_id=order.pk, actor=request.user),
+            _("%(n)s order(s) failed and refunded."),
+        )
+
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[Order], action: Any, done: str
+    ) -> None:
+        count = 0
+        for order in queryset.order_by("pk"):
+            try:
+                action(order)
+            except OrderActionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, done % {"n": count})
+
+
+class _RequestAdmin(admin.ModelAdmin):
+    list_select_related = ("order__user", "order__service")
+    raw_id_fields = ("order",)
+    search_fields = ("=order__id", "=order__upstream_id", "order__user__username")
+    list_filter = ("state", "created_at")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("customer"), ordering="order__user__username")
+    def customer(self, row: Any) -> str:
+        return str(row.order.user)
+
+
+@admin.register(RefillRequest)
+class RefillRequestAdmin(_RequestAdmin):
+    list_display = (
+        "id",
+        "order",
+        "customer",
+        "state",
+        "upstream_refill_id",
+        "error",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = ("order", "state", "upstream_refill_id", "error", "created_at", "updated_at")
+
+
+@admin.register(CancelRequest)
+class CancelRequestAdmin(_RequestAdmin):
+    list_display = ("id", "order", "customer", "state", "error", "created_at", "updated_at")
+    readonly_fields = ("order", "state", "error", "created_at", "updated_at")

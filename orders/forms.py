@@ -1,0 +1,73 @@
+"""Forms parse what the browser sent; every rule lives in `orders.services.order_place`.
+
+A refusal from the service (`OrderRejected`) names the field it belongs to and carries a
+translated message, which the view puts next to that field.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import rules
+from .errors import OrderRejected
+
+
+class OrderForm(forms.Form):
+    service = forms.IntegerField(label=_("Service"), min_value=1)
+    link = forms.CharField(
+        label=_("Link"),
+        max_length=rules.LINK_MAX_LENGTH,
+        strip=True,
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+    )
+    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1)
+    comments = forms.CharField(
+        label=_("Comments"),
+        required=False,
+        strip=False,
+        help_text=_("One comment per line; the quantity is the number of lines."),
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    username = forms.CharField(
+        label=_("Commenter's username"), required=False, max_length=rules.USERNAME_MAX_LENGTH
+    )
+    dripfeed = forms.BooleanField(label=_("Drip-feed: deliver in several runs"), required=False)
+    runs = forms.IntegerField(
+        label=_("Runs"),
+        required=False,
+        min_value=2,
+        help_text=_("How many times the quantity is delivered (at least 2)."),
+    )
+    interval = forms.IntegerField(
+        label=_("Interval (minutes)"),
+        required=False,
+        min_value=1,
+        help_text=_("Minutes between runs; runs x interval at most 1440."),
+    )
+    # One key per rendered form: a double click or a resubmitted page places one order.
+    request_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if not self.is_bound:
+            self.initial.setdefault("request_key", uuid.uuid4().hex)
+
+    def add_rejection(self, exc: OrderRejected) -> None:
+        field = exc.field if exc.field in self.fields else None
+        if field == "runs" and not self.cleaned_data.get("dripfeed"):
+            field = "dripfeed"
+        self.add_error(field, exc.display)
+
+
+class MassOrderForm(forms.Form):
+    orders = forms.CharField(
+        label=_("Orders"),
+        max_length=100_000,
+        help_text=_("One order per line: service_id|link|quantity (at most 100 lines)."),
+        widget=forms.Textarea(
+            attrs={"rows": 12, "placeholder": "101|https://tiktok.com/@user/video/123|1000"}
+        ),
+    )

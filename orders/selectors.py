@@ -1,0 +1,233 @@
+"""Reads of the orders app: what a customer may see, in a constant number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from panel.money import ZERO
+
+from . import rules
+from .models import CancelRequest, Order, OrderState, RefillRequest
+from .policy import OPEN_REFILL_STATES, cancel_refusal, public_status, refill_refusal
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+__all__ = [
+    "OrderRow",
+    "order_counts_by_status",
+    "order_detail",
+    "order_row",
+    "order_for_user",
+    "order_statuses",
+    "orders_for_user",
+    "orders_list",
+    "public_refill_status",
+    "public_status",
+    "refill_statuses",
+    "refills_for_user",
+    "spending_by_day",
+]
+
+S = OrderState
+R = RefillRequest.State
+
+_PENDING_STATES = (S.QUEUED, S.SENDING, S.REVIEW)
+
+
+def orders_for_user(*, user: AbstractBaseUser) -> QuerySet[Order]:
+    """The user's orders, newest first, with their service (the only way pages reach orders)."""
+    return Order.objects.filter(user=user).select_related("service")
+
+
+def order_for_user(*, user: AbstractBaseUser, order_id: object) -> Order | None:
+    """One of the user's orders, or None (another customer's order is indistinguishable from
+    one that does not exist)."""
+    pk = rules.as_int(order_id)
+    if pk is None or pk <= 0:
+        return None
+    return orders_for_user(user=user).filter(pk=pk).first()
+
+
+def order_statuses(*, user: AbstractBaseUser, order_ids: Iterable[object]) -> dict[int, Order]:
+    """The user's orders among `order_ids` (up to the API's 200), in one query; ids that are
+    not the user's, or not integers, are absent."""
+    ids = {pk for pk in (rules.as_int(raw) for raw in order_ids) if pk is not None and pk > 0}
+    if not ids:
+        return {}
+    return {order.pk: order for order in orders_for_user(user=user).filter(pk__in=ids)}
+
+
+_STATUS_FILTERS: dict[str, Q] = {
+    rules.PENDING: Q(state__in=_PENDING_STATES)
+    | Q(state=S.PLACED, upstream_status__in=["", rules.PENDING]),
+    rules.IN_PROGRESS: Q(state=S.PLACED)
+    & ~Q(upstream_status__in=["", rules.PENDING, rules.PROCESSING]),
+    rules.PROCESSING: Q(state=S.PLACED, upstream_status=rules.PROCESSING),
+    rules.COMPLETED: Q(state=S.COMPLETED),
+    rules.PARTIAL: Q(state=S.PARTIAL),
+    rules.CANCELED: Q(state__in=[S.CANCELED, S.FAILED]),
+}
+
+
+def orders_list(*, user: AbstractBaseUser, status: str = "", search: str = "") -> QuerySet[Order]:
+    """The orders page: filtered by public status, searched by link or id, annotated with what
+    the refill and cancel buttons need (two EXISTS subqueries, not a query per row)."""
+    queryset = orders_for_user(user=user).annotate(
+        open_refill=Exists(
+            RefillRequest.objects.filter(order=OuterRef("pk"), state__in=OPEN_REFILL_STATES)
+        ),
+        cancel_asked=Exists(CancelRequest.objects.filter(order=OuterRef("pk"))),
+    )
+    if status in _STATUS_FILTERS:
+        queryset = queryset.filter(_STATUS_FILTERS[status])
+    search = search.strip()
+    if search:
+        text = search.lstrip("#")
+        match = Q(link__icontains=search)
+        if text.isdigit() and len(text) < 18:
+            match |= Q(pk=int(text))
+        queryset = queryset.filter(match)
+    return queryset
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """What the orders pages show of one order, computed once."""
+
+    order: Order
+    status: str  # the upstream's word (public_status)
+    delivered: int
+    can_refill: bool
+    can_cancel: bool
+
+    @property
+    def final(self) -> bool:
+        return self.status in rules.FINAL_STATUSES
+
+    @property
+    def percent(self) -> int:
+        total = self.order.total_quantity
+        return min(100, round(100 * self.delivered / total)) if total else 0
+
+
+def order_row(
+    order: Order, *, open_refill: bool | None = None, cancel_asked: bool | None = None
+) -> OrderRow:
+    """One row; `open_refill`/`cancel_asked` default to the annotations of `orders_list`."""
+    if open_refill is None:
+        open_refill = bool(getattr(order, "open_refill", False))
+    if cancel_asked is None:
+        cancel_asked = bool(getattr(order, "cancel_asked", False))
+    return OrderRow(
+        order=order,
+        status=public_status(order),
+        delivered=delivered(order),
+        can_refill=refill_refusal(
+            order, open_refill_state=R.PENDING if open_refill else None, now=timezone.now()
+        )
+        is None,
+        can_cancel=cancel_refusal(order, has_cancel_request=cancel_asked) is None,
+    )
+
+
+def order_detail(*, user: AbstractBaseUser, order_id: object) -> OrderRow | None:
+    """An order of the user's with everything its page needs, or None."""
+    pk = rules.as_int(order_id)
+    if pk is None or pk <= 0:
+        return None
+    order = orders_list(user=user).filter(pk=pk).first()
+    return order_row(order) if order is not None else None
+
+
+def delivered(order: Order) -> int:
+    """How much the upstream has delivered, for the progress bar."""
+    if order.state == S.COMPLETED:
+        return order.total_quantity
+    if order.state == S.FAILED or order.remains is None:
+        return 0
+    return max(0, order.total_quantity - order.remains)
+
+
+def order_counts_by_status(*, user: AbstractBaseUser) -> dict[str, int]:
+    """Orders per public status, in one grouped query."""
+    counts = dict.fromkeys(rules.PUBLIC_STATUSES, 0)
+    rows = (
+        Order.objects.filter(user=user)
+        .values("state", "upstream_status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        probe = Order(state=row["state"], upstream_status=row["upstream_status"])
+        counts[public_status(probe)] += row["n"]
+    return counts
+
+
+def spending_by_day(*, user: AbstractBaseUser, days: int = 30) -> list[tuple[date, Decimal]]:
+    """What the user spent per day over the last `days` days (charges less refunds, by the day of
+    the ledger entry, in the shop's time zone), every day present, oldest first. One query."""
+    from billing.models import EntryKind, LedgerEntry
+
+    today = timezone.localdate()
+    start = today - timedelta(days=days - 1)
+    rows = (
+        LedgerEntry.objects.filter(
+            wallet__user=user,
+            kind__in=[EntryKind.CHARGE, EntryKind.REFUND],
+            created_at__date__gte=start,
+        )
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    by_day = {row["day"]: -(row["total"] or ZERO) for row in rows}
+    return [
+        (day, max(ZERO, by_day.get(day, ZERO)))
+        for day in (start + timedelta(n) for n in range(days))
+    ]
+
+
+def refills_for_user(*, user: AbstractBaseUser) -> QuerySet[RefillRequest]:
+    return RefillRequest.objects.filter(order__user=user).select_related("order__service")
+
+
+def public_refill_status(refill: RefillRequest) -> str:
+    """Pending, In progress, Completed or Rejected: the upstream's words for a refill."""
+    if refill.state == R.IN_PROGRESS:
+        return rules.REFILL_IN_PROGRESS
+    if refill.state == R.COMPLETED:
+        return rules.REFILL_COMPLETED
+    if refill.state == R.REJECTED:
+        return rules.REFILL_REJECTED
+    return rules.REFILL_PENDING
+
+
+def refill_statuses(
+    *, user: AbstractBaseUser, ids: Iterable[object], by_order: bool = False
+) -> dict[int, RefillRequest]:
+    """The user's refills in one query, keyed by the id asked.
+
+    By default the ids are the panel's refill ids (RefillRequest pk). With `by_order`, they are
+    order ids, as the upstream's protocol has it ("the refill id is the order id"), and each maps
+    to that order's latest refill.
+    """
+    wanted = {pk for pk in (rules.as_int(raw) for raw in ids) if pk is not None and pk > 0}
+    if not wanted:
+        return {}
+    queryset = refills_for_user(user=user)
+    if not by_order:
+        return {refill.pk: refill for refill in queryset.filter(pk__in=wanted)}
+    latest: dict[int, RefillRequest] = {}
+    for refill in queryset.filter(order_id__in=wanted).order_by("order_id", "-created_at", "-id"):
+        latest.setdefault(refill.order_id, refill)
+    return latest

@@ -1,0 +1,1397 @@
+"""Every write of the orders app: placing, forwarding, polling, refunds, refills, cancels.
+
+The rules that keep the shop's money safe, and where they are kept:
+
+* An order and its charge are written in one transaction; the forward is enqueued after commit.
+* Forwarding is at most once: the order is claimed queued -> sending with a conditional UPDATE
+  that is committed before the upstream is called, and the upstream is never called inside a
+  transaction or while a row lock is held. Only an answer that proves the order never reached
+  the upstream (UpstreamUnreachable) sends it back to the queue; any doubt holds it for review.
+* Every state change goes through `orders.states.order_transition`; a refund is written in the
+  same transaction as the change that causes it, and `wallet_refund` refuses a second refund.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.services import InsufficientFunds, wallet_charge, wallet_refund
+from catalog.models import Service, ServiceType
+from panel.money import ZERO, charge_for
+from panel.upstream.client import (
+    OrderStatus,
+    UpstreamClient,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamUnreachable,
+)
+from panel.upstream.conf import get_client
+
+from . import rules
+from .errors import (
+    REASON_BY_SHOP,
+    REASON_CANCELED_BEFORE_SENDING,
+    REASON_INVALID,
+    REASON_ORDER_FINISHED,
+    REASON_UNREACHABLE,
+    OrderRejected,
+)
+from .models import CancelRequest, Order, OrderEvent, OrderKind, OrderState, RefillRequest
+from .policy import OPEN_REFILL_STATES, cancel_refusal, refill_refusal
+from .states import FINAL_STATES, order_transition
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+S = OrderState
+R = RefillRequest.State
+C = CancelRequest.State
+
+# How long a `sending` claim may last before the sweep decides its worker died. Well above the
+# client's own deadline (SIEULIKE_TIMEOUT, 30 s by default), so a slow but live call is never
+# taken for a dead one.
+SENDING_TIMEOUT = timedelta(minutes=10)
+# Unreachable is provably "never sent", so after this many tries (about 12 hours with the
+# backoff capped at 30 minutes) the order is failed and refunded rather than kept forever.
+MAX_SEND_ATTEMPTS = 30
+# A refill/cancel batch claimed but never answered (worker died) is sent again after this long:
+# harmless, the upstream answers "already submitted" for what it already took.
+REQUEST_SENDING_TIMEOUT = timedelta(minutes=10)
+MASS_MAX_LINES = 100
+
+
+def _client() -> UpstreamClient:
+    return get_client()
+
+
+# =============================================================================== placing
+
+
+@dataclass(frozen=True)
+class _Checked:
+    service: Service
+    kind: str
+    link: str
+    quantity: int
+    comments: str = ""
+    username: str = ""
+    runs: int | None = None
+    interval: int | None = None
+
+    @property
+    def total_quantity(self) -> int:
+        return self.quantity * (self.runs or 1)
+
+
+_KIND_BY_TYPE = {
+    ServiceType.DEFAULT: OrderKind.DEFAULT,
+    ServiceType.CUSTOM_COMMENTS: OrderKind.CUSTOM_COMMENTS,
+    ServiceType.COMMENT_LIKES: OrderKind.COMMENT_LIKES,
+    ServiceType.PACKAGE: OrderKind.PACKAGE,
+}
+
+
+def _is_given(value: object) -> bool:
+    # Reseller scripts send "runs=0&interval=0" or empty strings for an ordinary order.
+    return value is not None and str(value).strip() not in ("", "0")
+
+
+def _check_quantity(service: Service, value: object) -> int:
+    quantity = rules.as_int(value)
+    if quantity is None or quantity <= 0:
+        raise OrderRejected("quantity")
+    if quantity < service.min_quantity:
+        raise OrderRejected("quantity_min", min=service.min_quantity)
+    if quantity > service.max_quantity:
+        raise OrderRejected("quantity_max", max=service.max_quantity)
+    return quantity
+
+
+def _check_order(
+    *,
+    service_id: object,
+    link: object,
+    quantity: object,
+    comments: object,
+    username: object,
+    runs: object,
+    interval: object,
+) -> _Checked:
+    """Validate everything against the catalog, in the upstream's order of checks."""
+    sid = rules.as_int(service_id)
+    service = Service.objects.filter(pk=sid).first() if sid is not None and sid > 0 else None
+    if service is None or not service.is_available or service.type not in _KIND_BY_TYPE:
+        raise OrderRejected("service")
+    kind = _KIND_BY_TYPE[ServiceType(service.type)]
+
+    clean_link = link.strip() if isinstance(link, str) else ""
+    if not rules.is_valid_link(clean_link):
+        raise OrderRejected("link")
+
+    if kind == OrderKind.CUSTOM_COMMENTS:
+        lines = rules.comment_lines(comments if isinstance(comments, str) else "")
+        if not lines:
+            raise OrderRejected("comments_missing")
+        for number, line in enumerate(lines, start=1):
+            if not rules.is_valid_comment(line):
+                raise OrderRejected("comment_line", line=number, limit=rules.COMMENT_MAX_LENGTH)
+        if len(lines) < service.min_quantity:
+            raise OrderRejected("comments_min", min=service.min_quantity)
+        if len(lines) > min(service.max_quantity, rules.COMMENTS_MAX_LINES):
+            raise OrderRejected(
+                "comments_max", max=min(service.max_quantity, rules.COMMENTS_MAX_LINES)
+            )
+        if _is_given(runs):
+            raise OrderRejected("no_dripfeed")
+        return _Checked(service, kind, clean_link, len(lines), comments="\n".join(lines))
+
+    if _is_given(runs):
+        if kind != OrderKind.DEFAULT or not service.dripfeed:
+            raise OrderRejected("no_dripfeed")
+        per_run = _check_quantity(service, quantity)
+        runs_n = rules.as_int(runs)
+        if runs_n is None or runs_n < 2:
+            raise OrderRejected("runs")
+        interval_n = rules.as_int(interval)
+        if interval_n is None or interval_n < 1:
+            raise OrderRejected("interval")
+        if runs_n * interval_n > rules.DRIPFEED_MAX_MINUTES:
+            raise OrderRejected("total_time")
+        # The upstream checks only the per-run quantity; the total is capped too so that a
+        # drip-feed cannot buy more than the service's maximum by splitting it into runs.
+        if per_run * runs_n > service.max_quantity:
+            raise OrderRejected("total_max", max=service.max_quantity)
+        return _Checked(
+            service, OrderKind.DRIPFEED, clean_link, per_run, runs=runs_n, interval=interval_n
+        )
+
+    count = _check_quantity(service, quantity)
+    if kind == OrderKind.COMMENT_LIKES:
+        name = username.strip() if isinstance(username, str) else ""
+        if not name:
+            raise OrderRejected("username_missing")
+        if not rules.is_valid_username(name):
+            raise OrderRejected("username")
+        return _Checked(service, kind, clean_link, count, username=name)
+    return _Checked(service, kind, clean_link, count)
+
+
+def _find_by_key(*, user: AbstractBaseUser, key: str, fingerprint: str) -> Order | None:
+    existing = Order.objects.filter(user=user, idempotency_key=key).first()
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise OrderRejected("idempotency_reused")
+    return existing
+
+
+def order_place(
+    *,
+    user: AbstractBaseUser,
+    service_id: int,
+    link: str,
+    quantity: int | None = None,
+    comments: str | None = None,
+    username: str | None = None,
+    runs: int | None = None,
+    interval: int | None = None,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Validate, charge and queue an order; the forward is enqueued after commit.
+
+    Raises OrderRejected (nothing charged) with the API's wording. With an idempotency key, the
+    same key and parameters return the order placed the first time; the same key with other
+    parameters is refused.
+    """
+    key = (idempotency_key or "").strip() or None
+    if key is not None and len(key) > 100:
+        raise OrderRejected("idempotency_key")
+    # The fingerprint is of the request as given, so a retry is recognised before validation
+    # (which may now fail: the service could have been paused since the first attempt).
+    fingerprint = rules.request_fingerprint(
+        service=str(service_id).strip(),
+        link=str(link).strip(),
+        quantity=str(quantity or "").strip(),
+        comments=rules.comment_lines(comments or ""),
+        username=(username or "").strip(),
+        runs=str(runs or "").strip(),
+        interval=str(interval or "").strip(),
+    )
+    if key is not None and (found := _find_by_key(user=user, key=key, fingerprint=fingerprint)):
+        return found
+
+    checked = _check_order(
+        service_id=service_id,
+        link=link,
+        quantity=quantity,
+        comments=comments,
+        username=username,
+        runs=runs,
+        interval=interval,
+    )
+    rate = checked.service.sell_rate
+    charge = charge_for(rate, checked.total_quantity)
+    if charge <= 0:  # a service priced at zero is a catalog mistake, never a free order
+        raise OrderRejected("service")
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                user=user,
+                service=checked.service,
+                kind=checked.kind,
+                link=checked.link,
+                quantity=checked.quantity,
+                comments=checked.comments,
+                username=checked.username,
+                runs=checked.runs,
+                interval=checked.interval,
+                rate=rate,
+                charge=charge,
+                state=S.QUEUED,
+                idempotency_key=key,
+                request_fingerprint=fingerprint,
+            )
+            OrderEvent.objects.create(order=order, to_state=S.QUEUED, actor=user, reason="placed")
+            wallet_charge(user=user, amount=charge, order_id=order.pk, memo=f"Order #{order.pk}")
+            transaction.on_commit(partial(_enqueue_forward, order.pk), robust=True)
+    except InsufficientFunds:
+        raise OrderRejected("funds") from None
+    except IntegrityError:
+        # Two requests with the same key raced: the loser's insert hit the unique constraint
+        # and rolled back; the winner's order is the answer.
+        if key is not None and (found := _find_by_key(user=user, key=key, fingerprint=fingerprint)):
+            return found
+        raise
+    return order
+
+
+def _enqueue_forward(order_id: int) -> None:
+    from .tasks import order_forward_task
+
+    try:
+        order_forward_task.delay(order_id)
+    except Exception:
+        # The broker is down: the order is safely queued and the sweep will forward it.
+        logger.warning(
+            "could not enqueue the forward of order %s; the sweep will", order_id, exc_info=True
+        )
+
+
+@dataclass
+class MassLineResult:
+    line: int
+    text: str
+    order: Order | None = None
+    error: str | None = None  # the API's English
+    display: str | None = None  # the same, for a person
+
+
+def orders_place_mass(*, user: AbstractBaseUser, text: str) -> list[MassLineResult]:
+    """One order per line, `service_id|link|quantity`; every line reported, the valid ones placed.
+
+    Each line is its own transaction: a bad or unaffordable line never undoes the others.
+    """
+    raw_lines = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), start=1)]
+    lines = [(n, line) for n, line in raw_lines if line]
+    if not lines:
+        exc = OrderRejected("mass_empty")
+        return [MassLineResult(line=0, text="", error=exc.message, display=exc.display)]
+    if len(lines) > MASS_MAX_LINES:
+        exc = OrderRejected("mass_too_many", max=MASS_MAX_LINES)
+        return [MassLineResult(line=0, text="", error=exc.message, display=exc.display)]
+    results = []
+    for number, line in lines:
+        result = MassLineResult(line=number, text=line)
+        parts = [part.strip() for part in line.split("|")]
+        try:
+            if len(parts) != 3:
+                raise OrderRejected("mass_format")
+            result.order = order_place(
+                user=user, service_id=parts[0], link=parts[1], quantity=parts[2]
+            )
+        except OrderRejected as exc:
+            result.error, result.display = exc.message, exc.display
+        results.append(result)
+    return results
+
+
+# =============================================================================== finishing
+
+
+def _finish(
+    *,
+    order: Order,
+    to: str,
+    refund: Decimal,
+    reason: str,
+    actor: AbstractBaseUser | None = None,
+    changes: dict[str, Any] | None = None,
+) -> bool:
+    """An order's end: the state change, its refund and the notice, committed together."""
+    with transaction.atomic():
+        if not order_transition(order=order, to=to, actor=actor, reason=reason, changes=changes):
+            return False
+        if refund > 0:
+            wallet_refund(
+                order_id=order.pk,
+                amount=min(refund, order.charge),
+                memo=f"Order #{order.pk} {to}",
+                created_by=actor,
+            )
+        transaction.on_commit(partial(_enqueue_notify, order.pk), robust=True)
+    return True
+
+
+def _enqueue_notify(order_id: int) -> None:
+    from .tasks import order_notify_task
+
+    try:
+        order_notify_task.delay(order_id)
+    except Exception:
+        logger.warning("could not enqueue the notice of order %s", order_id, exc_info=True)
+
+
+# =============================================================================== forwarding
+
+
+def _send(client: UpstreamClient, order: Order) -> int:
+    """One add call, the right one for the order's kind."""
+    service = order.service.upstream_id
+    if order.kind == OrderKind.CUSTOM_COMMENTS:
+        return client.add_comments(service=service, link=order.link, comments=order.comments)
+    if order.kind == OrderKind.DRIPFEED:
+        return client.add_dripfeed(
+            service=service,
+            link=order.link,
+            quantity=order.quantity,
+            runs=order.runs or 0,
+            interval=order.interval or 0,
+        )
+    if order.kind == OrderKind.COMMENT_LIKES:
+        return client.add_comment_likes(
+            service=service, link=order.link, quantity=order.quantity, username=order.username
+        )
+    return client.add(service=service, link=order.link, quantity=order.quantity)
+
+
+def order_forward(*, order_id: int) -> str:
+    """Send one queued order upstream, at most once. Returns what happened, in one word.
+
+    Must not run inside a transaction: the claim has to be committed before the call, so that
+    a crash during the call leaves a visible `sending` row (the sweep holds it for review)
+    instead of a queued order that would be sent a second time.
+    """
+    order = Order.objects.select_related("service").filter(pk=order_id).first()
+    if order is None or order.state != S.QUEUED:
+        return "skipped"
+    if order.waiting_for_funds:
+        return "waiting_for_funds"
+    now = timezone.now()
+    if order.next_attempt_at is not None and order.next_attempt_at > now:
+        return "not_due"
+    # Built before the claim: a misconfigured client must leave the order queued, untouched.
+    client = _client()
+    attempts = order.send_attempts + 1
+    claimed = order_transition(
+        order=order,
+        to=S.SENDING,
+        reason=f"sending, attempt {attempts}",
+        changes={"send_attempts": attempts, "next_attempt_at": None},
+    )
+    if not claimed:
+        return "skipped"  # another worker (or a redelivered task) has it
+
+    try:
+        upstream_id = _send(client, order)
+    except UpstreamRejected as exc:
+        return _forward_rejected(order, exc.message)
+    except UpstreamUnreachable as exc:
+        return _forward_unreachable(order, str(exc))
+    except ValueError as exc:
+        # The client refuses bad arguments before sending anything: provably never sent.
+        logger.error("order %s: refused by the client before sending: %s", order.pk, exc)
+        _finish(
+            order=order,
+            to=S.FAILED,
+            refund=order.charge,
+            reason=f"not sent: {exc}",
+            changes={"error": REASON_INVALID},
+        )
+        return "failed"
+    except Exception as exc:
+        # UpstreamAmbiguous, or anything unexpected once the request may have left: the
+        # upstream may have placed it, so it is never sent again without a person deciding.
+        logger.error(
+            "order %s: the upstream may have placed it (%s); held for review", order.pk, exc
+        )
+        order_transition(order=order, to=S.REVIEW, reason=f"no clear answer: {exc}")
+        return "review"
+    return _forward_placed(order, upstream_id)
+
+
+def _forward_placed(order: Order, upstream_id: int) -> str:
+    changes = {
+        "upstream_id": upstream_id,
+        "upstream_status": rules.PENDING,
+        "error": "",
+        "waiting_for_funds": False,
+    }
+    try:
+        if order_transition(
+            order=order, to=S.PLACED, reason=f"upstream order {upstream_id}", changes=changes
+        ):
+            return "placed"
+        # Our claim went stale while the call was under way (the sweep holds such orders for
+        # review). We do know the answer, so record it rather than leave it to a person.
+        order.refresh_from_db()
+        if (
+            order.state == S.REVIEW
+            and order.upstream_id is None
+            and order_transition(
+                order=order,
+                to=S.PLACED,
+                reason=f"upstream order {upstream_id} (answered late)",
+                changes=changes,
+            )
+        ):
+            return "placed"
+    except IntegrityError:
+        pass  # another order already holds this upstream id: an upstream bug, or a manual attach
+    logger.error(
+        "order %s: the upstream placed it as %s but it could not be recorded", order.pk, upstream_id
+    )
+    order.refresh_from_db()
+    if order.state == S.SENDING:
+        order_transition(
+            order=order,
+            to=S.REVIEW,
+            reason=f"upstream answered order id {upstream_id}, which could not be recorded",
+        )
+    return "review"
+
+
+def _forward_rejected(order: Order, message: str) -> str:
+    if rules.is_upstream_out_of_funds(message):
+        # The shop's upstream account is empty: not the customer's problem. The order waits,
+        # and the sweep sends it again once a balance check shows the upstream can pay.
+        logger.error(
+            "UPSTREAM OUT OF FUNDS: order %s is waiting (%s). Top up the upstream account.",
+            order.pk,
+            message,
+        )
+        order_transition(
+            order=order,
+            to=S.QUEUED,
+            reason=f"upstream: {message}",
+            # Not a failed attempt to reach the upstream: the give-up count starts afresh.
+            changes={"waiting_for_funds": True, "send_attempts": 0},
+        )
+        return "waiting_for_funds"
+    _finish(
+        order=order,
+        to=S.FAILED,
+        refund=order.charge,
+        reason=f"upstream refused: {message}",
+        changes={"error": message[:500]},
+    )
+    return "failed"
+
+
+def _forward_unreachable(order: Order, detail: str) -> str:
+    if order.send_attempts >= MAX_SEND_ATTEMPTS:
+        _finish(
+            order=order,
+            to=S.FAILED,
+            refund=order.charge,
+            reason=f"unreachable {order.send_attempts} times: {detail}",
+            changes={"error": REASON_UNREACHABLE},
+        )
+        return "failed"
+    retry_at = timezone.now() + rules.forward_backoff(order.send_attempts)
+    order_transition(
+        order=order,
+        to=S.QUEUED,
+        reason=f"not reached, retry at {retry_at:%H:%M:%S}: {detail}",
+        changes={"next_attempt_at": retry_at},
+    )
+    return "retry"
+
+
+# =============================================================================== sweeping
+
+
+@dataclass
+class SweepResult:
+    forwarded: list[int] = field(default_factory=list)
+    to_review: int = 0
+    released: int = 0  # orders no longer waiting for upstream funds
+    upstream_balance: Decimal | None = None
+
+
+def orders_sweep(
+    *,
+    forward: Callable[[int], Any] | None = None,
+    grace: timedelta = timedelta(seconds=30),
+    now: datetime | None = None,
+) -> SweepResult:
+    """Pick up what fell through the cracks; see panel/celery.py for how often.
+
+    * `sending` claims older than SENDING_TIMEOUT: the worker died mid-call, the upstream may
+      have the order, so it goes to review (never back to the queue).
+    * Orders waiting for upstream funds: one balance call; the oldest ones it covers are released.
+    * Queued orders that are due (their task was lost, or their backoff has passed): forwarded,
+      by default by enqueuing the task (`forward` lets sync_orders run them in-process). `grace`
+      leaves just-placed orders to the task their placing already enqueued.
+    """
+    now = now or timezone.now()
+    result = SweepResult()
+    forward = forward or _enqueue_forward
+
+    for order in Order.objects.filter(state=S.SENDING, updated_at__lt=now - SENDING_TIMEOUT):
+        if order_transition(
+            order=order,
+            to=S.REVIEW,
+            reason="the worker sending it did not finish; it may have been placed",
+        ):
+            logger.error("order %s: stale sending claim, held for review", order.pk)
+            result.to_review += 1
+
+    released = _release_funded(result)
+
+    due = (
+        Order.objects.filter(state=S.QUEUED, waiting_for_funds=False)
+        .filter(
+            Q(next_attempt_at__isnull=True, updated_at__lte=now - grace)
+            | Q(next_attempt_at__lte=now)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for order_id in sorted({*due, *released}):
+        forward(order_id)
+        result.forwarded.append(order_id)
+    return result
+
+
+def _release_funded(result: SweepResult) -> list[int]:
+    waiting = list(
+        Order.objects.filter(state=S.QUEUED, waiting_for_funds=True)
+        .select_related("service")
+        .order_by("pk")[:500]
+    )
+    if not waiting:
+        return []
+    try:
+        balance = _client().balance().balance
+    except UpstreamError as exc:
+        logger.warning("upstream balance check failed; orders keep waiting: %s", exc)
+        return []
+    result.upstream_balance = balance
+    covered, left = [], balance
+    for order in waiting:
+        # The shop's cost at today's catalog price: an estimate, and a wrong one only means
+        # another "Insufficient balance" and another wait, never a lost order.
+        need = charge_for(order.service.cost_rate, order.total_quantity)
+        if need > left:
+            break
+        covered.append(order.pk)
+        left -= need
+    if not covered:
+        logger.error(
+            "UPSTREAM OUT OF FUNDS: %s order(s) waiting, upstream balance %s", len(waiting), balance
+        )
+        return []
+    Order.objects.filter(pk__in=covered, state=S.QUEUED, waiting_for_funds=True).update(
+        waiting_for_funds=False, next_attempt_at=None
+    )
+    result.released = len(covered)
+    return covered
+
+
+# =============================================================================== polling
+
+
+@dataclass
+class PollResult:
+    orders: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    updated: int = 0
+    finished: int = 0
+    item_errors: int = 0
+    unknown: int = 0
+
+
+_VIP_FIELDS = ("daily_post_limit", "daily_progress", "days_left", "total_posts", "completed_posts")
+
+
+def orders_poll(*, batch_size: int = 200) -> PollResult:
+    """Follow every placed order, `batch_size` per batch: one `statuses` call per 200 ids.
+
+    Per batch: one SELECT, the status call(s), one bulk UPDATE for the orders still open, and
+    for each order that ended, its own small transaction through `order_transition` (an UPDATE,
+    an event, and the refund: a bounded handful of queries per finished order, each finished
+    order once). A batch whose call fails changes nothing and is retried next cycle.
+    """
+    result = PollResult()
+    client = _client()
+    last_pk = 0
+    while True:
+        batch = list(
+            Order.objects.filter(
+                state=S.PLACED, upstream_id__isnull=False, pk__gt=last_pk
+            ).order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return result
+        last_pk = batch[-1].pk
+        result.batches += 1
+        result.orders += len(batch)
+        _poll_batch(client, batch, result)
+
+
+def _poll_batch(client: UpstreamClient, batch: list[Order], result: PollResult) -> None:
+    ids = [order.upstream_id for order in batch if order.upstream_id]
+    # Drip-feed parents answer without counts; their child orders tell what was delivered.
+    for order in batch:
+        if order.kind == OrderKind.DRIPFEED:
+            ids.extend(int(child) for child in order.extra.get("orders", []))
+    try:
+        answers = client.statuses(orders=ids)
+    except UpstreamError as exc:
+        logger.warning("status batch of %s orders failed, retried next cycle: %s", len(batch), exc)
+        result.failed_batches += 1
+        return
+    answers, unsure = _with_new_children(client, batch, answers)
+
+    now = timezone.now()
+    still_open: list[Order] = []
+    for order in batch:
+        answer = answers.get(order.upstream_id or 0)
+        if answer is None:
+            logger.warning(
+                "order %s: upstream %s missing from the status answer", order.pk, order.upstream_id
+            )
+            continue
+        if answer.error:
+            result.item_errors += 1
+            logger.warning("order %s: upstream %s: %s", order.pk, order.upstream_id, answer.error)
+            if order.extra.get("poll_error") != answer.error:
+                order.extra = {**order.extra, "poll_error": answer.error}
+                order.updated_at = now
+                still_open.append(order)
+            continue
+        word = rules.normalize_status(answer.status)
+        if order.pk in unsure:
+            continue
+        if word is None:
+            result.unknown += 1
+            logger.warning(
+                "order %s: unknown upstream status %r, left as it was", order.pk, answer.status
+            )
+            continue
+        _apply_counts(order, answer, word, answers)
+        if word in rules.FINAL_STATUSES:
+            if _finish_from_poll(order, word):
+                result.finished += 1
+            continue
+        order.updated_at = now
+        still_open.append(order)
+    if still_open:
+        # Filtered on state: an order that ended meanwhile (another poller) keeps its final values.
+        Order.objects.filter(state=S.PLACED).bulk_update(
+            still_open, ["upstream_status", "start_count", "remains", "cost", "extra", "updated_at"]
+        )
+        result.updated += len(still_open)
+
+
+def _with_new_children(
+    client: UpstreamClient, batch: list[Order], answers: dict[int, OrderStatus]
+) -> tuple[dict[int, OrderStatus], set[int]]:
+    """Drip-feed runs started since the last poll are not in the first call: ask for them too
+    (one more call, only when a parent has new runs). Parents whose runs could not be read are
+    returned as unsure and left alone this cycle: their refund must follow real deliveries."""
+    parents = {}
+    for order in batch:
+        answer = answers.get(order.upstream_id or 0)
+        if order.kind == OrderKind.DRIPFEED and answer is not None and not answer.error:
+            parents[order.pk] = [child for child in answer.orders if child not in answers]
+    missing = sorted({child for children in parents.values() for child in children})
+    if not missing:
+        return answers, set()
+    try:
+        return {**answers, **client.statuses(orders=missing)}, set()
+    except UpstreamError as exc:
+        logger.warning("drip-feed runs status failed, their parents wait a cycle: %s", exc)
+        return answers, {pk for pk, children in parents.items() if children}
+
+
+def _apply_counts(
+    order: Order, answer: OrderStatus, word: str, answers: dict[int, OrderStatus]
+) -> None:
+    """Copy the upstream's counts onto the order in memory (saved by the caller)."""
+    order.upstream_status = word
+    if answer.start_count is not None:
+        order.start_count = answer.start_count
+    if answer.remains is not None:
+        order.remains = rules.clamp_remains(answer.remains, order.total_quantity)
+    if answer.charge is not None:
+        order.cost = answer.charge
+    extra = {key: value for key, value in order.extra.items() if key != "poll_error"}
+    for name in _VIP_FIELDS:
+        value = getattr(answer, name)
+        if value is not None:
+            extra[name] = value
+    if order.kind == OrderKind.DRIPFEED:
+        if answer.runs is not None:
+            extra["runs_started"] = answer.runs
+        if answer.orders:
+            extra["orders"] = [int(child) for child in answer.orders]
+        children = []
+        for child in extra.get("orders", []):
+            state = answers.get(int(child))
+            if state is None or state.error:
+                children.append({"id": child, "status": None, "remains": None, "charge": None})
+                continue
+            children.append(
+                {
+                    "id": child,
+                    "status": rules.normalize_status(state.status),
+                    "remains": rules.clamp_remains(state.remains, order.quantity),
+                    "charge": str(state.charge) if state.charge is not None else None,
+                }
+            )
+        extra["children"] = children
+        known = [Decimal(c["charge"]) for c in children if c["charge"] is not None]
+        if known:
+            order.cost = sum(known, ZERO)
+        # Remains of the whole drip-feed: runs not started, plus what each run still lacks.
+        order.remains = rules.dripfeed_remains(
+            runs=order.runs or 0,
+            quantity=order.quantity,
+            children=[(c["remains"], c["status"]) for c in children],
+        )
+    order.extra = extra
+
+
+def _finish_from_poll(order: Order, word: str) -> bool:
+    """Apply a final status: Completed, Partial (refund remains) or Canceled (refund all)."""
+    to, refund = S.COMPLETED, ZERO
+    if order.kind == OrderKind.DRIPFEED:
+        # The parent's own word says only that it ended; its runs say what was delivered.
+        left = order.remains or 0
+        if left >= order.total_quantity:
+            to, refund = S.CANCELED, order.charge
+        elif left > 0:
+            to = S.PARTIAL
+            refund = rules.refund_for_remains(
+                charge=order.charge, remains=left, total_quantity=order.total_quantity
+            )
+    elif word == rules.CANCELED:
+        to, refund = S.CANCELED, order.charge
+    elif word == rules.PARTIAL:
+        if order.remains is None:
+            # Without a count the refund would be a guess: keep polling, and say so loudly.
+            logger.error("order %s: Partial without remains; left open", order.pk)
+            return False
+        to = S.PARTIAL
+        refund = rules.refund_for_remains(
+            charge=order.charge, remains=order.remains, total_quantity=order.total_quantity
+        )
+    changes = {
+        name: getattr(order, name)
+        for name in ("upstream_status", "start_count", "remains", "cost", "extra")
+    }
+    return _finish(order=order, to=to, refund=refund, reason=f"upstream: {word}", changes=changes)
+
+
+# ==================================================================== refill and cancel requests
+
+
+def _ids(order_ids: Iterable[object]) -> list[int | None]:
+    return [rules.as_int(raw) for raw in order_ids]
+
+
+def _refills_many(
+    *, user: AbstractBaseUser, order_ids: Iterable[object]
+) -> dict[int, RefillRequest | OrderRejected]:
+    wanted = _ids(order_ids)
+    ids = {value for value in wanted if value is not None and value > 0}
+    orders = {
+        o.pk: o for o in Order.objects.filter(user=user, pk__in=ids).select_related("service")
+    }
+    open_states = dict(
+        RefillRequest.objects.filter(order_id__in=orders, state__in=OPEN_REFILL_STATES).values_list(
+            "order_id", "state"
+        )
+    )
+    now = timezone.now()
+    answers: dict[int, RefillRequest | OrderRejected] = {}
+    new: list[RefillRequest] = []
+    for order_id in wanted:
+        if order_id is None or order_id in answers:
+            continue
+        order = orders.get(order_id)
+        code = (
+            "order_id"
+            if order is None
+            else refill_refusal(order, open_refill_state=open_states.get(order_id), now=now)
+        )
+        if code is not None:
+            answers[order_id] = OrderRejected(code)
+            continue
+        request = RefillRequest(order=order, state=R.REQUESTED)
+        new.append(request)
+        answers[order_id] = request
+    for request in _insert_all(new):
+        answers[request.order_id] = OrderRejected("refill_open")
+    return answers
+
+
+def _insert_all(rows: list[Any]) -> list[Any]:
+    """Insert rows in one statement; when a concurrent request won a unique constraint for one of
+    them, fall back to one insert each. Returns the rows that lost."""
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            type(rows[0]).objects.bulk_create(rows)
+        return []
+    except IntegrityError:
+        lost = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.pk = None
+                    row._state.adding = True
+                    row.save()
+            except IntegrityError:
+                lost.append(row)
+        return lost
+
+
+def refill_request_many(
+    *, user: AbstractBaseUser, order_ids: Iterable[int]
+) -> dict[int, RefillRequest | str]:
+    """Ask for refills of many of the user's orders in a constant number of queries (the API's
+    `refill` with up to 100 ids).
+
+    Returns, per order id asked, the new RefillRequest or the API's refusal ("Incorrect order ID"
+    for an order that does not exist or is someone else's: the two are indistinguishable).
+    Ids that are not integers are left out of the answer.
+    """
+    return {
+        order_id: answer.message if isinstance(answer, OrderRejected) else answer
+        for order_id, answer in _refills_many(user=user, order_ids=order_ids).items()
+    }
+
+
+def refill_request(*, user: AbstractBaseUser, order_id: int) -> RefillRequest:
+    """Ask for a refill of one of the user's orders; raises OrderRejected."""
+    answer = _refills_many(user=user, order_ids=[order_id]).get(rules.as_int(order_id) or -1)
+    if isinstance(answer, RefillRequest):
+        return answer
+    raise answer or OrderRejected("order_id")
+
+
+def _cancels_many(
+    *, user: AbstractBaseUser, order_ids: Iterable[object]
+) -> dict[int, CancelRequest | OrderRejected]:
+    wanted = _ids(order_ids)
+    ids = {value for value in wanted if value is not None and value > 0}
+    orders = {
+        o.pk: o for o in Order.objects.filter(user=user, pk__in=ids).select_related("service")
+    }
+    asked = set(
+        CancelRequest.objects.filter(order_id__in=orders).values_list("order_id", flat=True)
+    )
+    answers: dict[int, CancelRequest | OrderRejected] = {}
+    new: list[CancelRequest] = []
+    for order_id in wanted:
+        if order_id is None or order_id in answers:
+            continue
+        order = orders.get(order_id)
+        code = (
+            "order_id"
+            if order is None
+            else cancel_refusal(order, has_cancel_request=order_id in asked)
+        )
+        if code is not None:
+            answers[order_id] = OrderRejected(code)
+            continue
+        if order.state == S.QUEUED:
+            answers[order_id] = _cancel_before_sending(order, user)
+            continue
+        request = CancelRequest(order=order, state=C.REQUESTED)
+        new.append(request)
+        answers[order_id] = request
+    for request in _insert_all(new):
+        answers[request.order_id] = OrderRejected("cancel_submitted")
+    return answers
+
+
+def _cancel_before_sending(order: Order, user: AbstractBaseUser) -> CancelRequest | OrderRejected:
+    """A queued order has not left the shop: cancel it here, with a full refund. The claim is
+    the same conditional UPDATE a forwarding worker uses, so exactly one of them wins."""
+    try:
+        with transaction.atomic():
+            request = CancelRequest.objects.create(order=order, state=C.SUBMITTED)
+            if not _finish(
+                order=order,
+                to=S.CANCELED,
+                refund=order.charge,
+                actor=user,
+                reason="canceled by the customer before sending",
+                changes={"error": REASON_CANCELED_BEFORE_SENDING},
+            ):
+                # A worker claimed it a moment ago: forward the cancel like any other.
+                request.state = C.REQUESTED
+                request.save(update_fields=["state", "updated_at"])
+    except IntegrityError:
+        return OrderRejected("cancel_submitted")
+    return request
+
+
+def cancel_request_many(
+    *, user: AbstractBaseUser, order_ids: Iterable[int]
+) -> dict[int, CancelRequest | str]:
+    """Ask to cancel many of the user's orders (the API's `cancel` with up to 100 ids).
+
+    Constant queries, plus a few per order still queued here: those are cancelled at once with
+    a full refund (nothing was bought upstream). The others are forwarded in batches by
+    `requests_cycle`, and their refund comes only when the poll sees the upstream report them
+    Canceled or Partial. Answers as `refill_request_many`.
+    """
+    return {
+        order_id: answer.message if isinstance(answer, OrderRejected) else answer
+        for order_id, answer in _cancels_many(user=user, order_ids=order_ids).items()
+    }
+
+
+def cancel_request(*, user: AbstractBaseUser, order_id: int) -> CancelRequest:
+    """Ask to cancel one of the user's orders; raises OrderRejected."""
+    answer = _cancels_many(user=user, order_ids=[order_id]).get(rules.as_int(order_id) or -1)
+    if isinstance(answer, CancelRequest):
+        return answer
+    raise answer or OrderRejected("order_id")
+
+
+# =========================================================================== forwarding requests
+
+
+@dataclass
+class RequestsResult:
+    refills_sent: int = 0
+    refills_rejected: int = 0
+    refills_updated: int = 0
+    refills_finished: int = 0
+    cancels_sent: int = 0
+    cancels_rejected: int = 0
+    failed_calls: int = 0
+
+
+def requests_cycle(*, batch_size: int = 100) -> RequestsResult:
+    """Forward refill and cancel requests in batches of 100, then follow refill statuses."""
+    result = RequestsResult()
+    refills_forward(result=result, batch_size=batch_size)
+    cancels_forward(result=result, batch_size=batch_size)
+    refills_poll(result=result, batch_size=batch_size)
+    return result
+
+
+def _claim(
+    model: type[RefillRequest] | type[CancelRequest], ids_query: Any, batch_size: int
+) -> list[int]:
+    """Claim up to batch_size requests for this worker. SKIP LOCKED on PostgreSQL lets two
+    workers take disjoint batches; SQLite serialises writers, which is enough there."""
+    with transaction.atomic():
+        ids = list(
+            ids_query.select_for_update(skip_locked=True, of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if ids:
+            model.objects.filter(pk__in=ids, state="requested").update(
+                state="sending", updated_at=timezone.now()
+            )
+    return ids
+
+
+def refills_forward(
+    *, result: RequestsResult | None = None, batch_size: int = 100
+) -> RequestsResult:
+    result = result or RequestsResult()
+    now = timezone.now()
+    RefillRequest.objects.filter(
+        state=R.SENDING, updated_at__lt=now - REQUEST_SENDING_TIMEOUT
+    ).update(state=R.REQUESTED, updated_at=now)
+    client = _client()
+    done: set[int] = set()
+    while True:
+        query = RefillRequest.objects.filter(state=R.REQUESTED, order__upstream_id__isnull=False)
+        if done:
+            query = query.exclude(pk__in=done)
+        ids = _claim(RefillRequest, query, batch_size)
+        if not ids:
+            return result
+        done.update(ids)
+        requests = list(
+            RefillRequest.objects.filter(pk__in=ids, state=R.SENDING).select_related("order")
+        )
+        by_upstream = {request.order.upstream_id: request for request in requests}
+        try:
+            answers = client.refills(orders=list(by_upstream))
+        except UpstreamError as exc:
+            logger.warning("refill batch of %s failed, retried next cycle: %s", len(requests), exc)
+            result.failed_calls += 1
+            RefillRequest.objects.filter(pk__in=ids, state=R.SENDING).update(
+                state=R.REQUESTED, updated_at=now
+            )
+            return result
+        for upstream_id, request in by_upstream.items():
+            answer = answers.get(upstream_id)
+            request.updated_at = timezone.now()
+            if answer is None:
+                request.state = R.REQUESTED  # not mentioned: ask again next cycle
+            elif answer.refill is not None:
+                request.state, request.upstream_refill_id, request.error = (
+                    R.PENDING,
+                    answer.refill,
+                    "",
+                )
+                result.refills_sent += 1
+            elif _squash(answer.error) in (
+                "refillrequestalreadysubmitted",
+                "refilliscurrentlyrunning",
+            ):
+                # Our earlier, unanswered attempt got through: the refill id is the order id.
+                request.state, request.upstream_refill_id = R.PENDING, upstream_id
+                result.refills_sent += 1
+            else:
+                request.state, request.error = R.REJECTED, (answer.error or "")[:500]
+                result.refills_rejected += 1
+        RefillRequest.objects.bulk_update(
+            requests, ["state", "upstream_refill_id", "error", "updated_at"]
+        )
+        for request in requests:
+            if request.state == R.REJECTED:
+                transaction.on_commit(partial(_enqueue_refill_notify, request.pk), robust=True)
+
+
+def _squash(text: str | None) -> str:
+    return "".join(ch for ch in (text or "").lower() if ch.isalnum())
+
+
+def cancels_forward(
+    *, result: RequestsResult | None = None, batch_size: int = 100
+) -> RequestsResult:
+    result = result or RequestsResult()
+    now = timezone.now()
+    CancelRequest.objects.filter(
+        state=C.SENDING, updated_at__lt=now - REQUEST_SENDING_TIMEOUT
+    ).update(state=C.REQUESTED, updated_at=now)
+    # A cancel asked while the order was still on its way, for an order that has ended since.
+    CancelRequest.objects.filter(state=C.REQUESTED, order__state__in=FINAL_STATES).update(
+        state=C.REJECTED, error=REASON_ORDER_FINISHED, updated_at=now
+    )
+    client = _client()
+    done: set[int] = set()
+    while True:
+        query = CancelRequest.objects.filter(
+            state=C.REQUESTED, order__state=S.PLACED, order__upstream_id__isnull=False
+        )
+        if done:
+            query = query.exclude(pk__in=done)
+        ids = _claim(CancelRequest, query, batch_size)
+        if not ids:
+            return result
+        done.update(ids)
+        requests = list(
+            CancelRequest.objects.filter(pk__in=ids, state=C.SENDING).select_related("order")
+        )
+        by_upstream = {request.order.upstream_id: request for request in requests}
+        try:
+            answers = client.cancels(orders=list(by_upstream))
+        except UpstreamError as exc:
+            logger.warning("cancel batch of %s failed, retried next cycle: %s", len(requests), exc)
+            result.failed_calls += 1
+            CancelRequest.objects.filter(pk__in=ids, state=C.SENDING).update(
+                state=C.REQUESTED, updated_at=now
+            )
+            return result
+        for upstream_id, request in by_upstream.items():
+            answer = answers.get(upstream_id)
+            request.updated_at = timezone.now()
+            if answer is None:
+                request.state = C.REQUESTED
+            elif (
+                answer.cancel is not None
+                or _squash(answer.error) == "thecancellationrequestwassubmittedearlier"
+            ):
+                request.state, request.error = C.SUBMITTED, ""
+                result.cancels_sent += 1
+            else:
+                request.state, request.error = C.REJECTED, (answer.error or "")[:500]
+                result.cancels_rejected += 1
+        CancelRequest.objects.bulk_update(requests, ["state", "error", "updated_at"])
+
+
+def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100) -> RequestsResult:
+    """Follow open refills with refill_status, 100 per call."""
+    result = result or RequestsResult()
+    client = _client()
+    last_pk = 0
+    while True:
+        batch = list(
+            RefillRequest.objects.filter(
+                state__in=[R.PENDING, R.IN_PROGRESS],
+                upstream_refill_id__isnull=False,
+                pk__gt=last_pk,
+            ).order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return result
+        last_pk = batch[-1].pk
+        try:
+            answers = client.refill_statuses(
+                refills=[r.upstream_refill_id for r in batch if r.upstream_refill_id]
+            )
+        except UpstreamError as exc:
+            logger.warning("refill status batch failed, retried next cycle: %s", exc)
+            result.failed_calls += 1
+            continue
+        changed, finished = [], []
+        for request in batch:
+            answer = answers.get(request.upstream_refill_id or 0)
+            if answer is None or answer.error:
+                logger.warning(
+                    "refill %s: %s",
+                    request.pk,
+                    answer.error if answer else "missing from the answer",
+                )
+                continue
+            word = rules.normalize_refill_status(answer.status)
+            state = {
+                rules.REFILL_PENDING: R.PENDING,
+                rules.REFILL_IN_PROGRESS: R.IN_PROGRESS,
+                rules.REFILL_COMPLETED: R.COMPLETED,
+                rules.REFILL_REJECTED: R.REJECTED,
+            }.get(word or "")
+            if state is None:
+                logger.warning(
+                    "refill %s: unknown status %r, left as it was", request.pk, answer.status
+                )
+                continue
+            if state != request.state:
+                request.state, request.updated_at = state, timezone.now()
+                if state == R.REJECTED:
+                    request.error = "Refill request was rejected"
+                changed.append(request)
+                if state in (R.COMPLETED, R.REJECTED):
+                    finished.append(request.pk)
+        if changed:
+            # Filtered on the open states: a refill never leaves Completed or Rejected.
+            RefillRequest.objects.filter(state__in=[R.PENDING, R.IN_PROGRESS]).bulk_update(
+                changed, ["state", "error", "updated_at"]
+            )
+            result.refills_updated += len(changed)
+            result.refills_finished += len(finished)
+        for refill_id in finished:
+            transaction.on_commit(partial(_enqueue_refill_notify, refill_id), robust=True)
+
+
+def _enqueue_refill_notify(refill_id: int) -> None:
+    from .tasks import refill_notify_task
+
+    try:
+        refill_notify_task.delay(refill_id)
+    except Exception:
+        logger.warning("could not enqueue the notice of refill %s", refill_id, exc_info=True)
+
+
+# =============================================================================== one whole cycle
+
+
+@dataclass
+class CycleResult:
+    sweep: SweepResult
+    forwarded: dict[str, int]
+    poll: PollResult
+    requests: RequestsResult
+    waiting_for_funds: int = 0
+
+
+def orders_cycle() -> CycleResult:
+    """Everything the beat schedule does, once, in this process (`manage.py sync_orders`)."""
+    outcomes: dict[str, int] = {}
+
+    def forward_now(order_id: int) -> None:
+        outcome = order_forward(order_id=order_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    sweep = orders_sweep(forward=forward_now, grace=timedelta(0))
+    poll = orders_poll()
+    requests = requests_cycle()
+    waiting = Order.objects.filter(state=S.QUEUED, waiting_for_funds=True).count()
+    return CycleResult(
+        sweep=sweep, forwarded=outcomes, poll=poll, requests=requests, waiting_for_funds=waiting
+    )
+
+
+# =============================================================================== staff decisions
+
+
+class OrderActionError(Exception):
+    """A staff action that does not apply to the order as it is now."""
+
+
+def order_attach_upstream_id(*, order_id: int, upstream_id: int, actor: AbstractBaseUser) -> Order:
+    """Review resolved: the upstream does have this order (found in its order list)."""
+    order = Order.objects.get(pk=order_id)
+    if order.state != S.REVIEW:
+        raise OrderActionError(f"Order #{order_id} is not held for review.")
+    if (
+        upstream_id <= 0
+        or Order.objects.filter(upstream_id=upstream_id).exclude(pk=order_id).exists()
+    ):
+        raise OrderActionError(
+            f"Upstream order {upstream_id} is not valid or already attached to another order."
+        )
+    try:
+        ok = order_transition(
+            order=order,
+            to=S.PLACED,
+            actor=actor,
+            reason=f"upstream order {upstream_id} attached after review",
+            changes={"upstream_id": upstream_id, "upstream_status": rules.PENDING, "error": ""},
+        )
+    except IntegrityError:
+        ok = False
+    if not ok:
+        raise OrderActionError(f"Order #{order_id} changed meanwhile; reload and try again.")
+    return order
+
+
+def order_send_again(*, order_id: int, actor: AbstractBaseUser) -> Order:
+    """Review resolved: a person checked the upstream has no such order; send it again."""
+    order = Order.objects.get(pk=order_id)
+    if order.state != S.REVIEW:
+        raise OrderActionError(f"Order #{order_id} is not held for review.")
+    with transaction.atomic():
+        if not order_transition(
+            order=order,
+            to=S.QUEUED,
+            actor=actor,
+            reason="checked upstream: not placed; sent again by staff",
+            changes={"next_attempt_at": None, "waiting_for_funds": False},
+        ):
+            raise OrderActionError(f"Order #{order_id} changed meanwhile; reload and try again.")
+        transaction.on_commit(partial(_enqueue_forward, order.pk), robust=True)
+    return order
+
+
+def order_fail_and_refund(*, order_id: int, actor: AbstractBaseUser) -> Order:
+    """Review (or a long wait for upstream funds) resolved by giving the customer's money back."""
+    order = Order.objects.get(pk=order_id)
+    if order.state not in (S.REVIEW, S.QUEUED):
+        raise OrderActionError(f"Order #{order_id} is neither held for review nor queued.")
+    if not _finish(
+        order=order,
+        to=S.FAILED,
+        refund=order.charge,
+        actor=actor,
+        reason="failed and refunded by staff",
+        changes={"error": REASON_BY_SHOP},
+    ):
+        raise OrderActionError(f"Order #{order_id} changed meanwhile; reload and try again.")
+    return order
+
+
+# =============================================================================== notices
+
+
+_NOTICE_FLAGS = {
+    S.COMPLETED: "notify_completed",
+    S.PARTIAL: "notify_partial",
+    S.CANCELED: "notify_canceled",
+    S.FAILED: "notify_canceled",
+}
+
+
+def _wants(user_id: int, flag: str) -> bool:
+    from billing.models import Profile
+
+    profile = Profile.objects.filter(user_id=user_id).first()
+    if profile is None:
+        return bool(Profile._meta.get_field(flag).default)
+    return bool(getattr(profile, flag))
+
+
+def _language(user_id: int) -> str:
+    from billing.models import Profile
+
+    return (
+        Profile.objects.filter(user_id=user_id).values_list("language", flat=True).first()
+        or settings.LANGUAGE_CODE
+    )
+
+
+def order_notify(*, order_id: int) -> bool:
+    """E-mail the customer that an order ended, if their profile asks for it. True if sent."""
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from .policy import public_status
+
+    order = Order.objects.select_related("user", "service").filter(pk=order_id).first()
+    if order is None or order.state not in _NOTICE_FLAGS or not order.user.email:
+        return False
+    if not _wants(order.user_id, _NOTICE_FLAGS[order.state]):
+        return False
+    from billing.services import order_refunded_amount
+
+    with translation.override(_language(order.user_id)):
+        context = {
+            "order": order,
+            "status": public_status(order),
+            "refunded": order_refunded_amount(order_id=order.pk),
+        }
+        subject = render_to_string("orders/email/order_subject.txt", context).strip()
+        body = render_to_string("orders/email/order_body.txt", context)
+    EmailMessage(subject, body, None, [order.user.email]).send()
+    return True
+
+
+def refill_notify(*, refill_id: int) -> bool:
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    refill = (
+        RefillRequest.objects.select_related("order__user", "order__service")
+        .filter(pk=refill_id)
+        .first()
+    )
+    if refill is None or refill.state not in (R.COMPLETED, R.REJECTED):
+        return False
+    user = refill.order.user
+    if not user.email or not _wants(user.pk, "notify_refill"):
+        return False
+    with translation.override(_language(user.pk)):
+        context = {"refill": refill, "order": refill.order}
+        subject = render_to_string("orders/email/refill_subject.txt", context).strip()
+        body = render_to_string("orders/email/refill_body.txt", context)
+    EmailMessage(subject, body, None, [user.email]).send()
+    return True

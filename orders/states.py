@@ -1,0 +1,80 @@
+"""The one place an order's state changes: an explicit table and one function.
+
+Every change is a conditional UPDATE (`WHERE id = … AND state = <the state we read>`), so it is
+also a claim: when two workers, a redelivered task and a sweep race for the same order, exactly
+one UPDATE changes a row and the others get False and do nothing. Each successful change writes
+an OrderEvent (who, when, from, to, why) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Order, OrderEvent, OrderState
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+S = OrderState
+
+TRANSITIONS: Final[dict[str, frozenset[str]]] = {
+    # Charged, not yet sent. A worker claims it; a customer may cancel it before it leaves
+    # (nothing was bought upstream); an admin may give up on it (fail and refund).
+    S.QUEUED: frozenset({S.SENDING, S.CANCELED, S.FAILED}),
+    # The add call may be under way. Its answer decides: an id, a refusal, "never reached"
+    # (back to queued), or no answer (review). The sweep moves a stale claim to review.
+    S.SENDING: frozenset({S.PLACED, S.FAILED, S.QUEUED, S.REVIEW}),
+    # A person decides: attach the upstream id, send again, or fail and refund.
+    S.REVIEW: frozenset({S.PLACED, S.QUEUED, S.FAILED}),
+    # Tracked by the poll until the upstream reports an end.
+    S.PLACED: frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED}),
+    # Finished orders never go back.
+    S.COMPLETED: frozenset(),
+    S.PARTIAL: frozenset(),
+    S.CANCELED: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+FINAL_STATES: Final = frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED, S.FAILED})
+OPEN_STATES: Final = frozenset(set(S) - FINAL_STATES)
+
+
+class IllegalTransition(Exception):
+    """A state change the table does not allow: a bug in the caller, never a race."""
+
+
+def order_transition(
+    *,
+    order: Order,
+    to: str,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+) -> bool:
+    """Move `order` from the state it was read in to `to`, with `changes` to other fields.
+
+    Returns False, changing nothing, when the row is no longer in the state `order` was read
+    in (someone else got there first). On success the in-memory `order` is updated too.
+    Callers that move money run this inside their own `transaction.atomic()` together with the
+    ledger write, so a state change and its refund commit or fail together.
+    """
+    from_state = order.state
+    if to not in TRANSITIONS[from_state]:
+        raise IllegalTransition(f"order {order.pk}: {from_state} -> {to} is not allowed")
+    now = timezone.now()
+    values: dict[str, Any] = {"state": to, "updated_at": now, **(changes or {})}
+    if to in FINAL_STATES:
+        values["finished_at"] = now
+    with transaction.atomic():
+        changed = Order.objects.filter(pk=order.pk, state=from_state).update(**values)
+        if changed != 1:
+            return False
+        OrderEvent.objects.create(
+            order_id=order.pk, from_state=from_state, to_state=to, actor=actor, reason=reason[:500]
+        )
+    for name, value in values.items():
+        setattr(order, name, value)
+    return True

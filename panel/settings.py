@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "panel.urls"
@@ -186,6 +188,20 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Django 6's built-in Content-Security-Policy. Every script and style is a file served by the
+# project: no inline scripts, no CDN. QR codes are SVG images served by the project.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # Celery. The embedded default needs no server: kombu's filesystem transport under var/.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -240,3 +256,10 @@ LOGGING = {
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
     raise ImproperlyConfigured("ADMIN_URL must look like \"admin/\" (no leading slash, one trailing slash).")
+
+# The panel's own API v2 for resellers (panel/api_v2.py). Limits per minute; 0 switches one off.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)  # per customer
+API_FAILED_AUTH_PER_MINUTE = env.int("API_FAILED_AUTH_PER_MINUTE", default=20)  # per client address
+# Proxies in front of the app that append to X-Forwarded-For: the client address (for the limits
+# above) is read that many entries from the right, never the spoofable left-most one.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1 if SECURE_PROXY_SSL_HEADER else 0)

@@ -1,0 +1,506 @@
+"""The panel's own API v2 for resellers: the upstream's protocol, spoken by the panel.
+
+Resellers run clients written for SMM panels of this family (`../shared/upstream-api-v2.md`), so
+this module copies what those clients rely on, beyond the document:
+
+- every answer is HTTP 200 with `Content-Type: application/json`, errors as `{"error": "..."}`:
+  most clients call `raise_for_status()` (or test `status == 200`) before reading the body, so any
+  other status would throw the message away and leave the reseller with "HTTP 429" or "HTTP 400";
+- requests arrive as a form POST (the documented way), a GET with a query string, or a JSON body,
+  and may carry fields this API does not know: they are ignored;
+- a cancel or refill sent with `order` gets the single-order shape, with `orders` the list shape.
+
+Ids are the panel's own (services and orders); refill ids are order ids, as in the document
+("refill will equal the order ID you sent"): `refill_status&refill=12` reports the latest refill
+request of order 12. Another customer's order answers exactly like one that does not exist.
+
+This module parses, authenticates, calls the apps' services and selectors, and shapes JSON. The
+rules (what may be ordered, refilled, cancelled, at what price) live in `orders` and `catalog`.
+The API key is a secret: it is read from the request once and never logged, and nothing here logs
+a request's body or query string.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from billing import services as billing
+from catalog import selectors as catalog
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.errors import OrderRejected
+from orders.models import OrderKind
+from panel import ratelimit
+from panel.money import quantize_money, quantize_rate
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from catalog.models import Service
+    from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+STATUS_MAX_IDS: Final = 200  # the document's limit for `status&orders=`
+BATCH_MAX_IDS: Final = 100  # ... and for refill, refill_status and cancel with a list
+SERVICES_CACHE_SECONDS: Final = 6 * 3600  # a new catalog_version() makes a new key long before
+TOUCH_EVERY_SECONDS: Final = 60  # "last used" is shown to the customer by the minute, no finer
+
+# Error strings: the document's where it has one, plain English elsewhere. Clients match on them.
+INVALID_KEY: Final = "Invalid API key"
+INCORRECT_REQUEST: Final = "Incorrect request"
+INCORRECT_ACTION: Final = "Incorrect action"
+INCORRECT_ORDER: Final = "Incorrect order ID"
+REFILL_NOT_FOUND: Final = "Refill not found"
+TOO_MANY_REQUESTS: Final = "Too many requests"
+INTERNAL_ERROR: Final = "Internal error, try again later"
+
+# VIP packages' counters: the document's name -> where the orders app keeps it in `Order.extra`.
+VIP_FIELDS: Final = {
+    "daily_Post_Limit": "daily_post_limit",
+    "daily_Progress": "daily_progress",
+    "total_posts": "total_posts",
+    "completed_posts": "completed_posts",
+    "days_Left": "days_left",
+}
+
+
+class ApiError(Exception):
+    """A request refused with `{"error": message}`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _Encoded(str):
+    """A JSON document already encoded (the cached services list): sent as it is."""
+
+
+Params = Mapping[str, str]
+Handler = Callable[["AbstractBaseUser", Params, HttpRequest], Any]
+
+
+# --- the endpoint --------------------------------------------------------------------------------
+
+
+@csrf_exempt  # machine clients post forms without a CSRF token; the key is the credential
+@never_cache
+def endpoint(request: HttpRequest) -> HttpResponse:
+    """`/api/v2`: one URL, the action chosen by the `action` field."""
+    try:
+        return _answer(_dispatch(request))
+    except ApiError as exc:
+        return _answer({"error": exc.message})
+    except Exception:
+        # The path only: the query string and the body carry the key.
+        logger.exception("API v2 request to %s failed", request.path)
+        return _answer({"error": INTERNAL_ERROR})
+
+
+def _dispatch(request: HttpRequest) -> Any:
+    params = request_params(request)
+    address = ratelimit.client_address(request)
+    failed_bucket = f"api-auth-failed:{address}"
+    # Checked before the key is looked up: an address guessing keys costs no SQL once blocked.
+    if ratelimit.exceeded(failed_bucket, limit=settings.API_FAILED_AUTH_PER_MINUTE):
+        raise ApiError(TOO_MANY_REQUESTS)
+    user = billing.api_key_user(raw=params.get("key", "").strip())
+    if user is None:
+        ratelimit.hit(failed_bucket, limit=settings.API_FAILED_AUTH_PER_MINUTE)
+        logger.warning("API v2: invalid key from %s", address)
+        raise ApiError(INVALID_KEY)
+    if not ratelimit.hit(f"api-user:{user.pk}", limit=settings.API_RATE_LIMIT_PER_MINUTE):
+        raise ApiError(TOO_MANY_REQUESTS)
+    if cache.add(f"api-touched:{user.pk}", 1, timeout=TOUCH_EVERY_SECONDS):
+        billing.touch_api_key(user=user)
+
+    handler = ACTIONS.get(params.get("action", "").strip().lower())
+    if handler is None:
+        raise ApiError(INCORRECT_ACTION)
+    try:
+        return handler(user, params, request)
+    except OrderRejected as exc:
+        raise ApiError(exc.message) from None
+
+
+def _answer(payload: Any) -> HttpResponse:
+    # ASCII-escaped JSON: a client that guesses the charset wrong still decodes "Tăng" intact.
+    body = payload if isinstance(payload, _Encoded) else json.dumps(payload)
+    return HttpResponse(body, content_type="application/json")
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def request_params(request: HttpRequest) -> dict[str, str]:
+    """The request's fields as strings, from the query string and then the body (the body wins).
+
+    Form bodies (urlencoded or multipart), JSON objects (`Content-Type: application/json`) and
+    bodies posted without a usable content type (a JSON object when it looks like one, else read
+    as urlencoded, as some PHP scripts send them) are all accepted. JSON numbers become their
+    text and lists become comma-separated text, so `{"orders": [1, 2]}` means `orders=1,2`.
+    """
+    params: dict[str, str] = dict(request.GET.items())
+    if request.method != "POST":
+        return params
+    content_type = (request.content_type or "").lower()
+    try:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            params.update(_json_fields(request.body))
+        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            params.update(request.POST.items())
+        elif request.body.lstrip().startswith(b"{"):  # JSON sent as text/plain or untyped
+            params.update(_json_fields(request.body))
+        elif request.body:
+            params.update(QueryDict(request.body, encoding=request.encoding).items())
+    except (RequestDataTooBig, TooManyFieldsSent, ValueError):
+        raise ApiError(INCORRECT_REQUEST) from None
+    return params
+
+
+def _json_fields(body: bytes) -> dict[str, str]:
+    if not body.strip():
+        return {}
+    data = json.loads(body)  # ValueError (JSONDecodeError, UnicodeDecodeError) -> Incorrect request
+    if not isinstance(data, dict):
+        raise ValueError("a JSON body must be an object")
+    fields: dict[str, str] = {}
+    for name, value in data.items():
+        text = _json_text(value)
+        if text is not None:
+            fields[str(name)] = text
+    return fields
+
+
+def _json_text(value: object) -> str | None:
+    if value is None or isinstance(value, dict):
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(text for item in value if (text := _json_text(item)) is not None)
+    return str(value)
+
+
+def parse_id(raw: object) -> int | None:
+    """A positive id from "12" or 12; None for anything else ("", "abc", "1.5", "-3")."""
+    text = str(raw).strip() if raw is not None else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    value = int(text)
+    return value if value > 0 else None
+
+
+def id_list(raw: str, *, limit: int, name: str = "orders") -> list[str]:
+    """The comma-separated items of a list field, trimmed, without blanks or repeats.
+
+    Items that are not ids are kept (as text): each gets its own per-item error in the answer.
+    """
+    items = list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not items:
+        raise ApiError(INCORRECT_ORDER if name == "orders" else REFILL_NOT_FOUND)
+    if len(items) > limit:
+        raise ApiError(f"Maximum {limit} {name} per request")
+    return items
+
+
+def _list_field(params: Params, name: str) -> str | None:
+    """The list field (`orders`, `refills`) when the request uses it, else None (single shape)."""
+    value = params.get(name)
+    return value if value is not None and value.strip() else None
+
+
+def _item_id(raw: str) -> int | str:
+    """The item as the answer repeats it: an integer when it is one, else the text sent."""
+    parsed = parse_id(raw)
+    return parsed if parsed is not None else raw
+
+
+# --- shaping -------------------------------------------------------------------------------------
+
+
+def money_text(value: Decimal | int) -> str:
+    return format(quantize_money(value), "f")
+
+
+def rate_text(value: Decimal | int) -> str:
+    return format(quantize_rate(value), "f")
+
+
+def service_row(service: Service) -> dict[str, Any]:
+    """One service as the document lists it, under the panel's id at the customer's price."""
+    return {
+        "service": service.pk,
+        "name": service.name,
+        "type": service.type,
+        "rate": rate_text(service.sell_rate),
+        "min": service.min_quantity,
+        "max": service.max_quantity,
+        "dripfeed": service.dripfeed,
+        "refill": service.refill,
+        "days_refill": service.days_refill,
+        "cancel": service.cancel,
+        "avg_time_min": service.avg_time_min,
+        "status": service.upstream_status,
+        "category": service.category,
+        "description": service.description,
+        "priority": service.priority,
+    }
+
+
+def order_status_rows(orders: Mapping[int, Order]) -> dict[int, dict[str, Any]]:
+    """The status of each order in the document's shape (drip-feed parents and VIP packages
+    included), with one query for the refunds of them all."""
+    refunded = _refunds([order.pk for order in orders.values()])
+    return {pk: order_status_row(order, refunded=refunded.get(pk)) for pk, order in orders.items()}
+
+
+def order_status_row(order: Order, *, refunded: Decimal | None = None) -> dict[str, Any]:
+    status = order_selectors.public_status(order)
+    extra = order.extra if isinstance(order.extra, dict) else {}
+    if order.kind == OrderKind.DRIPFEED:
+        # The runs are orders the upstream creates under its own ids; the panel does not sell
+        # them as orders of its own, so there is no panel id to list (and an upstream id must
+        # never reach a customer): `orders` stays empty, `runs` counts the runs started so far.
+        return {
+            "status": status,
+            "runs": str(_int_or_text(extra.get("runs_started", 0))),
+            "orders": [],
+        }
+    row: dict[str, Any] = {
+        # What the customer paid: the charge less what was refunded (a Partial, a Canceled).
+        "charge": money_text(Decimal(order.charge) - (refunded or 0)),
+        "start_count": str(order.start_count or 0),
+        "status": status,
+        "remains": str(_remains(order, status)),
+        "currency": settings.CURRENCY,
+    }
+    for name, stored in VIP_FIELDS.items():
+        value = extra.get(stored)
+        if value is not None:
+            row[name] = _int_or_text(value)
+    return row
+
+
+def _refunds(order_ids: list[int]) -> dict[int, Decimal]:
+    """Refunds of these orders, in one query (at most one refund per order: a unique constraint).
+
+    Read here because billing has no selector for many orders yet (see the report of issue 6).
+    """
+    if not order_ids:
+        return {}
+    from billing.models import EntryKind, LedgerEntry
+
+    rows = LedgerEntry.objects.filter(order_id__in=order_ids, kind=EntryKind.REFUND)
+    return dict(rows.values_list("order_id", "amount"))
+
+
+def _remains(order: Order, status: str) -> int:
+    if order.remains is not None:
+        return max(0, int(order.remains))
+    # Not reported yet: nothing delivered unless the order is known complete.
+    return 0 if status == "Completed" else order.total_quantity
+
+
+def _int_or_text(value: object) -> int | str:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    parsed = parse_id(value)
+    return parsed if parsed is not None else str(value)
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def action_balance(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    balance = billing.wallet_balance(user=user)
+    return {"balance": money_text(balance), "currency": settings.CURRENCY}
+
+
+def action_services(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    """The services for sale, encoded once per catalog version and shared by every customer."""
+    key = f"api-v2-services:{catalog.catalog_version()}"
+    body = cache.get(key)
+    if body is None:
+        body = json.dumps([service_row(service) for service in catalog.services_for_sale()])
+        cache.set(key, body, timeout=SERVICES_CACHE_SECONDS)
+    return _Encoded(body)
+
+
+def action_add(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    """Place an order of any kind; the service's type decides which fields matter."""
+    key = params.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+    order = order_services.order_place(
+        user=user,
+        service_id=_service_id(params.get("service")),
+        link=params.get("link", "").strip(),
+        quantity=_optional(params, "quantity"),
+        comments=params.get("comments"),
+        username=_optional(params, "username"),
+        runs=_optional(params, "runs"),
+        interval=_optional(params, "interval"),
+        idempotency_key=key.strip() if key else None,
+    )
+    return {"order": order.pk}
+
+
+def _service_id(raw: str | None) -> int:
+    service_id = parse_id(raw)
+    if service_id is None:
+        raise ApiError("Incorrect service ID")
+    return service_id
+
+
+def _optional(params: Params, name: str) -> str | None:
+    """A field's text, None when absent or blank (clients send `runs=` for "no drip-feed")."""
+    value = params.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
+def action_status(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    listed = _list_field(params, "orders")
+    if listed is None:
+        order_id = parse_id(params.get("order"))
+        rows = order_status_rows(_orders_of(user, [order_id]))
+        if order_id is None or order_id not in rows:
+            raise ApiError(INCORRECT_ORDER)
+        return rows[order_id]
+    items = id_list(listed, limit=STATUS_MAX_IDS)
+    rows = order_status_rows(_orders_of(user, [parse_id(item) for item in items]))
+    answer: dict[str, Any] = {}
+    for item in items:
+        order_id = parse_id(item)
+        found = rows.get(order_id) if order_id is not None else None
+        answer[item] = found if found is not None else {"error": INCORRECT_ORDER}
+    return answer
+
+
+def _orders_of(user: AbstractBaseUser, ids: Iterable[int | None]) -> dict[int, Order]:
+    wanted = [order_id for order_id in ids if order_id is not None]
+    if not wanted:
+        return {}
+    return order_selectors.order_statuses(user=user, order_ids=wanted)
+
+
+def action_refill(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    listed = _list_field(params, "orders")
+    if listed is None:
+        order_id = parse_id(params.get("order"))
+        if order_id is None:
+            raise ApiError(INCORRECT_ORDER)
+        order_services.refill_request(user=user, order_id=order_id)
+        return {"refill": order_id}
+    items = id_list(listed, limit=BATCH_MAX_IDS)
+    results = _many(order_services.refill_request_many, user, items)
+    return [{"order": _item_id(item), "refill": _one_result(item, results)} for item in items]
+
+
+def action_cancel(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    listed = _list_field(params, "orders")
+    if listed is None:
+        order_id = parse_id(params.get("order"))
+        if order_id is None:
+            raise ApiError(INCORRECT_ORDER)
+        order_services.cancel_request(user=user, order_id=order_id)
+        return {"cancel": order_id}
+    items = id_list(listed, limit=BATCH_MAX_IDS)
+    results = _many(order_services.cancel_request_many, user, items)
+    return [{"order": _item_id(item), "cancel": _one_result(item, results)} for item in items]
+
+
+def _many(
+    call: Callable[..., Mapping[int, Any]], user: AbstractBaseUser, items: list[str]
+) -> Mapping[int, Any]:
+    ids = [order_id for item in items if (order_id := parse_id(item)) is not None]
+    return call(user=user, order_ids=ids) if ids else {}
+
+
+def _one_result(item: str, results: Mapping[int, Any]) -> int | dict[str, str]:
+    """A per-item answer: the order id on success, `{"error": ...}` otherwise."""
+    order_id = parse_id(item)
+    if order_id is None or order_id not in results:
+        return {"error": INCORRECT_ORDER}
+    result = results[order_id]
+    if isinstance(result, OrderRejected):
+        return {"error": result.message}
+    if isinstance(result, str):
+        return {"error": result}
+    return order_id
+
+
+def action_refill_status(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+    """A refill id is the order id (the document: "the Order ID that was submitted for refill");
+    the status is that of the order's latest refill request."""
+    listed = _list_field(params, "refills")
+    if listed is None:
+        order_id = parse_id(params.get("refill"))
+        statuses = _refill_statuses(user, [order_id])
+        if order_id is None or order_id not in statuses:
+            raise ApiError(REFILL_NOT_FOUND)
+        return {"status": statuses[order_id]}
+    items = id_list(listed, limit=BATCH_MAX_IDS, name="refills")
+    statuses = _refill_statuses(user, [parse_id(item) for item in items])
+    answer = []
+    for item in items:
+        order_id = parse_id(item)
+        word = statuses.get(order_id) if order_id is not None else None
+        answer.append({"refill": _item_id(item), "status": word or {"error": REFILL_NOT_FOUND}})
+    return answer
+
+
+def _refill_statuses(user: AbstractBaseUser, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = [order_id for order_id in ids if order_id is not None]
+    if not wanted:
+        return {}
+    refills = order_selectors.refill_statuses(user=user, ids=wanted, by_order=True)
+    return {
+        order_id: order_selectors.public_refill_status(refill)
+        for order_id, refill in refills.items()
+    }
+
+
+ACTIONS: Final[dict[str, Handler]] = {
+    "balance": action_balance,
+    "services": action_services,
+    "add": action_add,
+    "status": action_status,
+    "refill": action_refill,
+    "refill_status": action_refill_status,
+    "cancel": action_cancel,
+}
+
+
+# --- the documentation page ----------------------------------------------------------------------
+
+
+@login_required
+def docs(request: HttpRequest) -> HttpResponse:
+    """The API's documentation for the signed-in customer, with their own endpoint in examples."""
+    return render(
+        request,
+        "api/docs.html",
+        {
+            "endpoint": request.build_absolute_uri(reverse("api_v2")),
+            "status_max": STATUS_MAX_IDS,
+            "batch_max": BATCH_MAX_IDS,
+            "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
+            "currency": settings.CURRENCY,
+        },
+    )

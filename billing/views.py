@@ -59,7 +59,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         except BillingError as exc:  # the name was taken between validation and creation
             form.add_error("username", str(exc))
         else:
-            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            # Named: the first backend is django-axes' (it checks lockouts and logs nobody in).
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[NEW_API_KEY_SESSION_KEY] = raw_key
             messages.success(
                 request,

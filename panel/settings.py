@@ -6,6 +6,7 @@ for every variable. A bad value fails loudly at start-up rather than at the firs
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,7 +47,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that asks staff for a second factor (panel/security.py).
+    "panel.security.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +59,12 @@ INSTALLED_APPS = [
     "catalog",
     "billing",
     "orders",
+    # Two-factor authentication for staff (authenticator apps and backup codes) and the login
+    # lockout; see "Login protection" below.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,9 +75,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): after authentication
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "panel.urls"
@@ -115,6 +126,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out username+address before the password is even
+# checked (and raises nothing for anyone else); ModelBackend then does the real work.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -263,3 +280,30 @@ API_FAILED_AUTH_PER_MINUTE = env.int("API_FAILED_AUTH_PER_MINUTE", default=20)  
 # Proxies in front of the app that append to X-Forwarded-For: the client address (for the limits
 # above) is read that many entries from the right, never the spoofable left-most one.
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1 if SECURE_PROXY_SSL_HEADER else 0)
+
+# Login protection (panel/security.py). django-axes counts failed logins, on the customer login
+# and the admin login alike, per username AND client address: a guesser is stopped after
+# AXES_FAILURE_LIMIT tries, while the real customer, from their own address, can still log in
+# (locking by username alone would let anyone lock any customer out). The address is the one
+# the API's rate limits use (TRUSTED_PROXY_HOPS), so both agree on who the client is.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "panel.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "panel.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True  # a customer who finally types it right starts from zero again
+# Failed logins are kept (until their cool-off ends); successful ones are not, or every
+# customer login would add a row forever (User.last_login already says when).
+AXES_DISABLE_ACCESS_LOG = True
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be positive.")
+
+# Two-factor authentication for the admin (django-otp): staff log in to the admin with a password
+# and a code from an authenticator app (or a backup code), after enrolling at /security/two-factor/.
+# On by default in production; off on a developer's machine (DEBUG=1) so that `make run`'s demo
+# admin logs in with a password alone.
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="SMM Panel")
+# The admin never shows a device's secret or its QR code: only its owner sees it, once, when
+# enrolling. Another staff member who can open the device list cannot copy someone's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 
+from collections.abc import Iterator
+
 import pytest
 from django.db import connection
+from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("CI_REQUIRE_SERVICES") == "1"
 
@@ -36,6 +39,30 @@ def _celery_in_tests(settings: object) -> None:
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True)
+def _login_protection_in_tests(request: pytest.FixtureRequest, settings: object) -> None:
+    """django-axes refuses `authenticate()` without a request, and `Client.login()` calls it
+    without one: axes is off in tests unless a test is marked `@pytest.mark.axes` (the lockout
+    tests in tests/security, which log in through real POSTs). The admin's second factor is off
+    too, whatever DEBUG the environment has; tests/security turns it on where it is the subject.
+    Production settings are untouched."""
+    if not request.node.get_closest_marker("axes"):
+        settings.AXES_ENABLED = False  # type: ignore[attr-defined]
+    settings.ADMIN_REQUIRE_2FA = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked(request: pytest.FixtureRequest, settings: object) -> Iterator[None]:
+    """Assertions are written in English, the source language; the shop's default is
+    Vietnamese. Tests marked `@pytest.mark.vietnamese` see the real default."""
+    if request.node.get_closest_marker("vietnamese"):
+        yield
+        return
+    settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

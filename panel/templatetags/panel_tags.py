@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import template
 
@@ -12,6 +12,12 @@ register = template.Library()
 
 
 @register.filter
-def vnd(value: Decimal | int | None) -> str:
-    """{{ amount|vnd }} -> 1.234.567 ₫"""
-    return format_vnd(value)
+def vnd(value: Decimal | int | str | None) -> str:
+    """{{ amount|vnd }} -> 1.234.567 ₫; empty for a missing or non-numeric value (a template
+    variable that does not resolve arrives as ""), never an error page."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_vnd(Decimal(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""

@@ -69,3 +69,17 @@ def test_secrets_are_redacted_from_log_text() -> None:
     cleaned = redact(text)
     assert "abc123secret" not in cleaned and "hunter2" not in cleaned
     assert "action=status" in cleaned
+
+
+@pytest.mark.parametrize("value", [None, "", "abc"])
+def test_the_vnd_filter_renders_nothing_for_a_missing_amount(value: object) -> None:
+    from panel.templatetags.panel_tags import vnd
+
+    assert vnd(value) == ""  # type: ignore[arg-type]
+
+
+def test_the_vnd_filter_formats_numbers_and_numeric_strings() -> None:
+    from panel.templatetags.panel_tags import vnd
+
+    assert vnd(Decimal("1234567")) == "1.234.567 ₫"
+    assert vnd("5000") == "5.000 ₫"

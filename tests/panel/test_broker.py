@@ -22,9 +22,15 @@ def _roundtrip(app: Celery) -> str:
 
 @pytest.fixture
 def isolated_app(request: pytest.FixtureRequest) -> Iterator[Celery]:
+    from panel.celery import app as project_app
+
     app = Celery(f"broker-test-{request.node.name}", set_as_current=False)
     yield app
     app.close()
+    # start_worker makes its app the current one, and the project's @shared_task proxies
+    # resolve through the current app: hand it back, or later tests enqueue into a closed app.
+    project_app.set_current()
+    project_app.set_default()
 
 
 # The worker's Django fixup touches the database connection when it starts.

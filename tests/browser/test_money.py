@@ -1,0 +1,87 @@
+"""Money in: a customer asks for a top-up by bank transfer, and staff credit it in the admin,
+both by approving the transfer and by crediting the wallet by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from billing.models import EntryKind, LedgerEntry, TopUpRequest, Wallet
+from billing.services import customer_create
+
+from .conftest import PASSWORD, money_text
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.axes,
+    pytest.mark.vietnamese,  # the shop's real default language, as its customers see it
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def test_staff_approve_a_top_up_and_credit_a_wallet_in_the_admin(
+    open_tab: Any, sandbox: Any
+) -> None:
+    customer, _key = customer_create(
+        username="thu_trang", email="tt@example.com", password=PASSWORD
+    )
+    get_user_model().objects.create_superuser("quanly", "ql@example.com", PASSWORD)
+
+    # The customer asks for a top-up and gets the transfer details with a VietQR code.
+    shop = open_tab("customer")
+    page = shop.page
+    shop.login("thu_trang")
+    shop.goto("/topup/", "topup")
+    page.fill("input[name=amount]", "500.000")
+    with page.expect_navigation():
+        page.click("main form[action='/topup/'] button[type=submit]")
+    shop.snap("topup-transfer-details")
+    topup = TopUpRequest.objects.get(user=customer)
+    assert topup.amount == Decimal("500000")
+    assert shop.text("[data-testid=topup-reference]") == topup.reference
+    qr = page.locator("[data-testid=vietqr]")
+    qr.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", qr.element_handle())
+
+    # Staff log in through the admin's own form and approve it with the list's action.
+    admin = open_tab("staff")
+    admin.admin_login("quanly")
+    assert admin.page.is_visible("[data-testid=admin-staff-dashboard]")
+    admin.goto(f"/{settings.ADMIN_URL}billing/topuprequest/?state__exact=pending", "topups-pending")
+    admin.page.check(f"input[name=_selected_action][value='{topup.pk}']")
+    admin.page.select_option("select[name=action]", "approve")
+    with admin.page.expect_navigation():
+        admin.page.click("button[name=index]")
+    admin.snap("topup-approved")
+    assert admin.page.is_visible("ul.messagelist li.success")
+    topup.refresh_from_db()
+    assert topup.state == TopUpRequest.State.APPROVED
+
+    # ...and credit the same wallet by hand, with a reason, through "Credit or debit".
+    wallet = Wallet.objects.get(user=customer)
+    admin.goto(f"/{settings.ADMIN_URL}billing/wallet/{wallet.pk}/adjust/", "wallet-adjust")
+    admin.page.fill("#id_amount", "200000")
+    admin.page.fill("#id_reason", "Khuyến mãi khách hàng mới")
+    with admin.page.expect_navigation():
+        admin.page.click("#content-main input[type=submit]")
+    admin.snap("wallet-credited")
+    assert admin.page.is_visible("ul.messagelist li.success")
+
+    # The customer sees both on the transactions page, and the new balance in the topbar.
+    shop.goto("/transactions/", "transactions")
+    kinds = page.locator("[data-testid=entry] .badge").all_text_contents()
+    assert len(kinds) == 2
+    assert page.locator("[data-testid=entry] .badge.kind-deposit").count() == 1
+    assert page.locator("[data-testid=entry] .badge.kind-adjustment").count() == 1
+    assert shop.text("[data-testid=balance]") == money_text(Decimal("700000"))
+    assert LedgerEntry.objects.filter(
+        wallet=wallet, kind=EntryKind.ADJUSTMENT, created_by__username="quanly"
+    ).exists()
+
+    shop.goto("/topup/", "topup-history")
+    assert page.locator("[data-testid=past-topup]").count() == 1
+    assert page.locator("[data-testid=pending-topup]").count() == 0

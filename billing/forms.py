@@ -48,16 +48,19 @@ class SignupForm(UserCreationForm):
 class AccountForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"), max_length=254)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    # A checkbox's label is a sentence after the box: no ":" at its end.
     notify_completed = forms.BooleanField(
-        label=_("E-mail me when an order completes"), required=False
+        label=_("E-mail me when an order completes"), required=False, label_suffix=""
     )
     notify_partial = forms.BooleanField(
-        label=_("E-mail me when an order is partial"), required=False
+        label=_("E-mail me when an order is partial"), required=False, label_suffix=""
     )
     notify_canceled = forms.BooleanField(
-        label=_("E-mail me when an order is canceled"), required=False
+        label=_("E-mail me when an order is canceled"), required=False, label_suffix=""
     )
-    notify_refill = forms.BooleanField(label=_("E-mail me when a refill finishes"), required=False)
+    notify_refill = forms.BooleanField(
+        label=_("E-mail me when a refill finishes"), required=False, label_suffix=""
+    )
 
     def __init__(self, *args: Any, user_pk: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -107,6 +108,32 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} VND"
+
+    @property
+    def description(self) -> str:
+        """What the customer reads for this entry, in the active language.
+
+        `memo` is data written once in English (or typed by an admin), so the wording customers
+        see is derived from what the entry is: its kind, its order, its top-up. Only an entry
+        with nothing to derive from (a deposit or adjustment by hand) shows the memo as typed.
+        Listing many entries wants `select_related("topup")`, else one query per deposit.
+        """
+        if self.kind == EntryKind.CHARGE and self.order_id:
+            return gettext("Order #%(id)s") % {"id": self.order_id}
+        if self.kind == EntryKind.REFUND and self.order_id:
+            return gettext("Refund for order #%(id)s") % {"id": self.order_id}
+        if self.kind == EntryKind.DEPOSIT:
+            # The reverse one-to-one raises (an AttributeError) when there is no top-up.
+            topup = getattr(self, "topup", None)
+            if topup is not None:
+                return gettext("Bank transfer %(reference)s") % {"reference": topup.reference}
+        if self.memo == OPENING_BALANCE_MEMO:
+            return gettext("Opening balance")
+        return self.memo
+
+
+# Written by `billing.services.account_create` when a staff member opens an account with money.
+OPENING_BALANCE_MEMO = "Opening balance"
 
 
 class TopUpRequest(models.Model):

@@ -40,9 +40,9 @@ _TOLERANCE = Decimal("0.005")
 def ledger_entries_for_user(
     *, user: AbstractBaseUser, kind: str | None = None
 ) -> QuerySet[LedgerEntry]:
-    """The customer's own entries, newest first, optionally of one kind. No joins needed:
-    the page shows the order's id, not the order."""
-    entries = LedgerEntry.objects.filter(wallet__user=user)
+    """The customer's own entries, newest first, optionally of one kind, each with its top-up
+    (one LEFT JOIN) for `LedgerEntry.description`; the page shows the order's id, not the order."""
+    entries = LedgerEntry.objects.filter(wallet__user=user).select_related("topup")
     if kind:
         entries = entries.filter(kind=kind)
     return entries.order_by("-created_at", "-id")

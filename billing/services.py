@@ -27,7 +27,15 @@ from django.utils.translation import gettext as _
 
 from panel.money import ZERO, format_vnd, quantize_money
 
-from .models import ApiKey, EntryKind, LedgerEntry, Profile, TopUpRequest, Wallet
+from .models import (
+    OPENING_BALANCE_MEMO,
+    ApiKey,
+    EntryKind,
+    LedgerEntry,
+    Profile,
+    TopUpRequest,
+    Wallet,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -316,7 +324,7 @@ def topup_confirm(*, topup_id: int, confirmed_by: AbstractBaseUser | None) -> Le
             % {"reference": topup.reference}
         )
     entry = wallet_deposit(
-        # Memos are data, stored in one language like "Opening balance", not translated per reader.
+        # Memos are data in one language, for staff; customers read `LedgerEntry.description`.
         user=topup.user,
         amount=topup.amount,
         memo=f"Bank transfer {topup.reference}",
@@ -428,7 +436,7 @@ def customer_create(
             raw_key = api_key_regenerate(user=user)
             if balance:
                 wallet_deposit(
-                    user=user, amount=balance, memo="Opening balance", created_by=created_by
+                    user=user, amount=balance, memo=OPENING_BALANCE_MEMO, created_by=created_by
                 )
     except IntegrityError as exc:
         # Two sign-ups racing for one name: the loser lands here.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
@@ -150,8 +149,6 @@ def transactions(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filter_form": filter_form,
         "kind": kind,
-        # Carried by the pagination links so that page 2 is page 2 of the same filter.
-        "filter_query": urlencode({"kind": kind}) if kind else "",
     }
     return render(request, "billing/transactions.html", context)
 

@@ -28,27 +28,16 @@ from panel.money import format_vnd
 from .forms import SetMarkupForm
 from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun
 from .selectors import upstream_balance_status
-from .services import catalog_reprice, service_pause, service_resume, service_set_markup
-
-UPSTREAM_FIELDS = (
-    "upstream_id",
-    "name",
-    "type",
-    "category",
-    "platform",
-    "description",
-    "cost_rate",
-    "min_quantity",
-    "max_quantity",
-    "dripfeed",
-    "refill",
-    "days_refill",
-    "cancel",
-    "avg_time_min",
-    "upstream_status",
-    "priority",
-    "last_seen_at",
+from .services import (
+    MIRRORED,
+    catalog_reprice,
+    service_pause,
+    service_resume,
+    service_set_markup,
 )
+
+# What the upstream owns (the sync copies it): shown, never edited, in the admin.
+UPSTREAM_FIELDS = ("upstream_id", *MIRRORED, "last_seen_at")
 HISTORY_INLINE_ROWS = 50
 
 

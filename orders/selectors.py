@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from panel.money import ZERO
 
 from . import rules
-from .models import CancelRequest, Order, OrderState, RefillRequest
+from .models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
 from .policy import OPEN_REFILL_STATES, cancel_refusal, public_status, refill_refusal
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OrderRow",
+    "PackageProgress",
+    "package_progress",
     "order_counts_by_status",
     "order_detail",
     "order_row",
@@ -99,6 +102,95 @@ def orders_list(*, user: AbstractBaseUser, status: str = "", search: str = "") -
     return queryset
 
 
+def _count(value: object) -> int | None:
+    """A non-negative counter from `order.extra` (the upstream's JSON), or None if absent/odd."""
+    number = rules.as_int(value)
+    return max(0, number) if number is not None else None
+
+
+@dataclass(frozen=True)
+class PackageProgress:
+    """A VIP package's progress, from the counters the poll keeps in `order.extra`.
+
+    A package's `remains` is always 0 upstream, so units say nothing: post-based packages count
+    posts done of the package's posts; time-based ones count days. The upstream never tells a
+    time-based package's length, so the bar (days gone of `package_days`) shows only when staff
+    recorded that length in the order's details; otherwise days left and today's posts, no bar.
+    """
+
+    total_posts: int | None
+    completed_posts: int | None
+    days_left: int | None
+    daily_post_limit: int | None
+    daily_progress: int | None
+    package_days: int | None
+
+    @property
+    def post_based(self) -> bool:
+        return self.total_posts is not None
+
+    @property
+    def bar(self) -> tuple[int, int] | None:
+        """(value, max) of the progress bar, or None when no honest bar can be drawn."""
+        if self.total_posts:
+            return min(self.completed_posts or 0, self.total_posts), self.total_posts
+        if self.package_days and self.days_left is not None:
+            days_left = min(self.days_left, self.package_days)
+            return self.package_days - days_left, self.package_days
+        return None
+
+    @property
+    def percent(self) -> int | None:
+        bar = self.bar
+        return round(100 * bar[0] / bar[1]) if bar else None
+
+    @property
+    def label(self) -> str:
+        """One line for people, in the active language: "12 / 30 posts · 18 days left"."""
+        parts = []
+        if self.post_based:
+            parts.append(
+                gettext("%(done)s / %(total)s posts")
+                % {"done": self.completed_posts or 0, "total": self.total_posts}
+            )
+        if self.days_left is not None:
+            parts.append(
+                ngettext("%(days)s day left", "%(days)s days left", self.days_left)
+                % {"days": self.days_left}
+            )
+        if not self.post_based and self.daily_post_limit is not None:
+            parts.append(
+                gettext("%(done)s / %(limit)s posts today")
+                % {"done": self.daily_progress or 0, "limit": self.daily_post_limit}
+            )
+        return " · ".join(parts) or gettext("Waiting for the first report")
+
+    def as_json(self) -> dict[str, object]:
+        bar = self.bar
+        return {
+            "label": self.label,
+            "value": bar[0] if bar else None,
+            "max": bar[1] if bar else None,
+            "percent": self.percent,
+        }
+
+
+def package_progress(order: Order) -> PackageProgress | None:
+    """The package counters of a VIP package order (keys written by `orders.services` poll),
+    or None for any other kind of order."""
+    if order.kind != OrderKind.PACKAGE:
+        return None
+    extra = order.extra if isinstance(order.extra, dict) else {}
+    return PackageProgress(
+        total_posts=_count(extra.get("total_posts")) or None,
+        completed_posts=_count(extra.get("completed_posts")),
+        days_left=_count(extra.get("days_left")),
+        daily_post_limit=_count(extra.get("daily_post_limit")),
+        daily_progress=_count(extra.get("daily_progress")),
+        package_days=_count(extra.get("package_days")) or None,
+    )
+
+
 @dataclass(frozen=True)
 class OrderRow:
     """What the orders pages show of one order, computed once."""
@@ -108,6 +200,7 @@ class OrderRow:
     delivered: int
     can_refill: bool
     can_cancel: bool
+    package: PackageProgress | None = None  # set for VIP package orders only
 
     @property
     def final(self) -> bool:
@@ -115,6 +208,8 @@ class OrderRow:
 
     @property
     def percent(self) -> int:
+        if self.package is not None:
+            return self.package.percent or 0
         total = self.order.total_quantity
         return min(100, round(100 * self.delivered / total)) if total else 0
 
@@ -136,6 +231,7 @@ def order_row(
         )
         is None,
         can_cancel=cancel_refusal(order, has_cancel_request=cancel_asked) is None,
+        package=package_progress(order),
     )
 
 
@@ -149,7 +245,10 @@ def order_detail(*, user: AbstractBaseUser, order_id: object) -> OrderRow | None
 
 
 def delivered(order: Order) -> int:
-    """How much the upstream has delivered, for the progress bar."""
+    """How many units the upstream has delivered, for the progress bar. Not for VIP packages,
+    whose `remains` is always 0 (see `package_progress`): they count 0 until they complete."""
+    if order.kind == OrderKind.PACKAGE and order.state != S.COMPLETED:
+        return 0
     if order.state == S.COMPLETED:
         return order.total_quantity
     if order.state == S.FAILED or order.remains is None:

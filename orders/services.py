@@ -14,7 +14,7 @@ The rules that keep the shop's money safe, and where they are kept:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -1028,6 +1028,42 @@ def _claim(
     return ids
 
 
+def _claimed_batches(
+    model: type[RefillRequest] | type[CancelRequest],
+    query: Any,
+    *,
+    send: Callable[..., dict[int, Any]],
+    what: str,
+    result: RequestsResult,
+    batch_size: int,
+    now: datetime,
+) -> Iterator[tuple[list[Any], dict[int, Any], dict[int, Any]]]:
+    """Claim the requests `query` selects, batch after batch, and send each batch upstream in one
+    call (`send(orders=[upstream ids])`): yields (requests, requests by upstream order id,
+    answers) for the caller to record. A failed call hands its batch back (requested again) and
+    ends the cycle: the rest waits for the next one. A batch is never claimed twice per cycle."""
+    done: set[int] = set()
+    while True:
+        ids = _claim(model, query.exclude(pk__in=done) if done else query, batch_size)
+        if not ids:
+            return
+        done.update(ids)
+        requests = list(model.objects.filter(pk__in=ids, state="sending").select_related("order"))
+        by_upstream = {request.order.upstream_id: request for request in requests}
+        try:
+            answers = send(orders=list(by_upstream))
+        except UpstreamError as exc:
+            logger.warning(
+                "%s batch of %s failed, retried next cycle: %s", what, len(requests), exc
+            )
+            result.failed_calls += 1
+            model.objects.filter(pk__in=ids, state="sending").update(
+                state="requested", updated_at=now
+            )
+            return
+        yield requests, by_upstream, answers
+
+
 def refills_forward(
     *, result: RequestsResult | None = None, batch_size: int = 100
 ) -> RequestsResult:
@@ -1036,29 +1072,16 @@ def refills_forward(
     RefillRequest.objects.filter(
         state=R.SENDING, updated_at__lt=now - REQUEST_SENDING_TIMEOUT
     ).update(state=R.REQUESTED, updated_at=now)
-    client = _client()
-    done: set[int] = set()
-    while True:
-        query = RefillRequest.objects.filter(state=R.REQUESTED, order__upstream_id__isnull=False)
-        if done:
-            query = query.exclude(pk__in=done)
-        ids = _claim(RefillRequest, query, batch_size)
-        if not ids:
-            return result
-        done.update(ids)
-        requests = list(
-            RefillRequest.objects.filter(pk__in=ids, state=R.SENDING).select_related("order")
-        )
-        by_upstream = {request.order.upstream_id: request for request in requests}
-        try:
-            answers = client.refills(orders=list(by_upstream))
-        except UpstreamError as exc:
-            logger.warning("refill batch of %s failed, retried next cycle: %s", len(requests), exc)
-            result.failed_calls += 1
-            RefillRequest.objects.filter(pk__in=ids, state=R.SENDING).update(
-                state=R.REQUESTED, updated_at=now
-            )
-            return result
+    query = RefillRequest.objects.filter(state=R.REQUESTED, order__upstream_id__isnull=False)
+    for requests, by_upstream, answers in _claimed_batches(
+        RefillRequest,
+        query,
+        send=_client().refills,
+        what="refill",
+        result=result,
+        batch_size=batch_size,
+        now=now,
+    ):
         for upstream_id, request in by_upstream.items():
             answer = answers.get(upstream_id)
             request.updated_at = timezone.now()
@@ -1087,6 +1110,7 @@ def refills_forward(
         for request in requests:
             if request.state == R.REJECTED:
                 transaction.on_commit(partial(_enqueue_refill_notify, request.pk), robust=True)
+    return result
 
 
 def _squash(text: str | None) -> str:
@@ -1105,31 +1129,18 @@ def cancels_forward(
     CancelRequest.objects.filter(state=C.REQUESTED, order__state__in=FINAL_STATES).update(
         state=C.REJECTED, error=REASON_ORDER_FINISHED, updated_at=now
     )
-    client = _client()
-    done: set[int] = set()
-    while True:
-        query = CancelRequest.objects.filter(
-            state=C.REQUESTED, order__state=S.PLACED, order__upstream_id__isnull=False
-        )
-        if done:
-            query = query.exclude(pk__in=done)
-        ids = _claim(CancelRequest, query, batch_size)
-        if not ids:
-            return result
-        done.update(ids)
-        requests = list(
-            CancelRequest.objects.filter(pk__in=ids, state=C.SENDING).select_related("order")
-        )
-        by_upstream = {request.order.upstream_id: request for request in requests}
-        try:
-            answers = client.cancels(orders=list(by_upstream))
-        except UpstreamError as exc:
-            logger.warning("cancel batch of %s failed, retried next cycle: %s", len(requests), exc)
-            result.failed_calls += 1
-            CancelRequest.objects.filter(pk__in=ids, state=C.SENDING).update(
-                state=C.REQUESTED, updated_at=now
-            )
-            return result
+    query = CancelRequest.objects.filter(
+        state=C.REQUESTED, order__state=S.PLACED, order__upstream_id__isnull=False
+    )
+    for requests, by_upstream, answers in _claimed_batches(
+        CancelRequest,
+        query,
+        send=_client().cancels,
+        what="cancel",
+        result=result,
+        batch_size=batch_size,
+        now=now,
+    ):
         for upstream_id, request in by_upstream.items():
             answer = answers.get(upstream_id)
             request.updated_at = timezone.now()
@@ -1145,6 +1156,7 @@ def cancels_forward(
                 request.state, request.error = C.REJECTED, (answer.error or "")[:500]
                 result.cancels_rejected += 1
         CancelRequest.objects.bulk_update(requests, ["state", "error", "updated_at"])
+    return result
 
 
 def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100) -> RequestsResult:

@@ -125,6 +125,8 @@ def order_status_fragment(request: HttpRequest) -> JsonResponse:
                     "quantity": row.order.total_quantity,
                     "remains": row.order.remains,
                     "start_count": row.order.start_count,
+                    # VIP packages: posts or days, not units (their "delivered" is meaningless).
+                    "package": row.package.as_json() if row.package else None,
                     "final": row.final,
                     "can_refill": row.can_refill,
                     "can_cancel": row.can_cancel,

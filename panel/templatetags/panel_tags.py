@@ -1,10 +1,16 @@
-"""Template helpers shared by every app: money the Vietnamese way."""
+"""Template helpers shared by every app: money the Vietnamese way, moments one way everywhere."""
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.conf import settings
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from panel.money import format_vnd
 
@@ -21,3 +27,40 @@ def vnd(value: Decimal | int | str | None) -> str:
         return format_vnd(Decimal(value))
     except (InvalidOperation, TypeError, ValueError):
         return ""
+
+
+# The one way the site writes a moment, in every language: day first, 24-hour clock.
+WHEN_FORMAT = "d/m/Y H:i"
+WHEN_FORMAT_SECONDS = "d/m/Y H:i:s"
+
+
+@register.filter
+def when(value: datetime | None, precision: str = "") -> str:
+    """{{ moment|when }} -> 28/11/2026 19:05 in the shop's time zone (settings.TIME_ZONE),
+    whatever time zone is active; {{ moment|when:"seconds" }} adds the seconds. Empty for None."""
+    if not isinstance(value, datetime):
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value, zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    return date_format(value, WHEN_FORMAT_SECONDS if precision == "seconds" else WHEN_FORMAT)
+
+
+@register.filter
+def day(value: date | None, precision: str = "") -> str:
+    """{{ a_date|day }} -> 28/11/2026, the date part of `when`; {{ a_date|day:"short" }} -> 28/11
+    for chart labels."""
+    if not isinstance(value, date):
+        return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value, zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+    return date_format(value, "d/m" if precision == "short" else "d/m/Y")
+
+
+@register.filter
+def without_page(query: QueryDict) -> str:
+    """{{ request.GET|without_page }} -> "status=x&q=y&" : the page's filters, for a pagination
+    link to append page=N to (so page 2 is page 2 of the same filters); "" without filters."""
+    kept = query.copy()
+    kept.pop("page", None)
+    encoded = kept.urlencode()
+    return f"{encoded}&" if encoded else ""

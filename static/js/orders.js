@@ -131,6 +131,10 @@
       });
       cell("progress").forEach((el) => { el.max = data.quantity; el.value = data.delivered; el.textContent = `${Math.round((100 * data.delivered) / Math.max(1, data.quantity))}%`; });
       cell("delivered").forEach((el) => { el.textContent = group(String(data.delivered)); });
+      if (data.package) {
+        cell("package-bar").forEach((el) => { if (data.package.max !== null) { el.max = data.package.max; el.value = data.package.value; el.textContent = `${data.package.percent}%`; } });
+        cell("package-label").forEach((el) => { el.textContent = data.package.label; });
+      }
       cell("start_count").forEach((el) => { if (data.start_count !== null) el.textContent = group(String(data.start_count)); });
       row.querySelectorAll('[data-action="refill"]').forEach((el) => { el.hidden = !data.can_refill; });
       row.querySelectorAll('[data-action="cancel"]').forEach((el) => { el.hidden = !data.can_cancel; });

@@ -241,6 +241,23 @@ def test_the_account_page_shows_only_the_prefix_of_a_key(client: Client) -> None
     assert f"{key.prefix}…" in page and key.key_hash not in page
 
 
+def test_the_account_page_checkbox_labels_read_as_sentences_without_a_colon(
+    client: Client,
+) -> None:
+    # given a customer on the account page
+    client.force_login(make_customer())
+
+    # when the page is shown
+    page = client.get(reverse("billing:account")).content.decode()
+
+    # then the notice checkboxes end their sentence, while the text fields keep their colon
+    labels = re.findall(r"<label[^>]*>([^<]*)</label>", page)
+    assert "E-mail me when an order completes" in labels
+    assert "E-mail me when a refill finishes" in labels
+    assert not [label for label in labels if label.startswith("E-mail me") and label.endswith(":")]
+    assert "Language:" in labels
+
+
 @pytest.mark.parametrize("name", ["billing:account", "billing:transactions", "billing:topup"])
 def test_the_money_pages_need_a_login(client: Client, name: str) -> None:
     response = client.get(reverse(name))

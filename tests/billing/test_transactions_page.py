@@ -12,7 +12,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing.services import wallet_charge, wallet_deposit, wallet_refund
+from billing.services import (
+    topup_confirm,
+    topup_request_create,
+    wallet_adjust,
+    wallet_charge,
+    wallet_deposit,
+    wallet_refund,
+)
 
 from .factories import make_customer, make_order, make_service
 
@@ -52,7 +59,7 @@ def test_each_entry_shows_its_amount_balance_after_order_and_memo(client: Client
 
     assert "-130.000 ₫" in page and "+30.000 ₫" in page  # amounts, signed
     assert "870.000 ₫" in page and "900.000 ₫" in page  # balances after
-    assert f"#{order.pk}" in page and "Partial" in page
+    assert f"Order #{order.pk}" in page and f"Refund for order #{order.pk}" in page
 
 
 def test_times_are_shown_in_the_shops_time_zone(client: Client, customer) -> None:  # type: ignore[no-untyped-def]
@@ -106,3 +113,45 @@ def test_the_number_of_queries_does_not_grow_with_the_entries(client: Client, cu
 
     assert many == few
     assert many <= 6  # session, user, balance, count, page
+
+
+def test_customers_read_descriptions_derived_from_the_entry_not_the_stored_memo(
+    client: Client, customer
+) -> None:  # type: ignore[no-untyped-def]
+    # given a charge and a refund whose memos are English data, a credited bank transfer, and an
+    # adjustment typed by an admin
+    order = make_order(user=customer, charge="1000")
+    wallet_charge(user=customer, amount=Decimal("1000"), order_id=order.pk, memo="stored-charge")
+    wallet_refund(order_id=order.pk, amount=Decimal("400"), memo="stored-refund")
+    topup = topup_request_create(user=customer, amount=Decimal("50000"))
+    topup_confirm(topup_id=topup.pk, confirmed_by=None)
+    wallet_adjust(
+        user=customer, amount=Decimal("5"), memo="Goodwill for the delay", created_by=None
+    )
+
+    # when the customer opens the transactions page
+    page = client.get(reverse("billing:transactions")).content.decode()
+
+    # then each reads what the entry is, and only the admin's own words are shown as typed
+    assert f"Order #{order.pk}" in page and f"Refund for order #{order.pk}" in page
+    assert f"Bank transfer {topup.reference}" in page and "Goodwill for the delay" in page
+    assert "stored-charge" not in page and "stored-refund" not in page
+
+
+def test_the_descriptions_go_through_the_translation_catalog(client: Client, customer) -> None:  # type: ignore[no-untyped-def]
+    # given every kind of derived description (the opening balance of 1.000.000 ₫ among them)
+    order = make_order(user=customer, charge="1000")
+    wallet_charge(user=customer, amount=Decimal("1000"), order_id=order.pk)
+    wallet_refund(order_id=order.pk, amount=Decimal("400"))
+    topup = topup_request_create(user=customer, amount=Decimal("50000"))
+    topup_confirm(topup_id=topup.pk, confirmed_by=None)
+
+    # when the catalog translates (a stand-in that marks every string it is asked for)
+    with mock.patch("billing.models.gettext", side_effect=lambda text: f"[vi] {text}"):
+        page = client.get(reverse("billing:transactions")).content.decode()
+
+    # then every description was asked of it, placeholders filled after translating
+    assert f"[vi] Order #{order.pk}" in page
+    assert f"[vi] Refund for order #{order.pk}" in page
+    assert f"[vi] Bank transfer {topup.reference}" in page
+    assert "[vi] Opening balance" in page

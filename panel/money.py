@@ -40,7 +40,8 @@ def charge_for(rate_per_1000: Decimal, units: int) -> Decimal:
 
 
 def format_vnd(value: Decimal | int | None) -> str:
-    """1234567.5 -> '1.234.568 ₫' (Vietnamese grouping, whole đồng shown, decimals kept when real)."""
+    """1234567 -> '1.234.567 ₫', 1234.5 -> '1.234,50 ₫' (Vietnamese grouping and decimal comma;
+    decimals are shown only when there are some)."""
     if value is None:
         return ""
     amount = quantize_money(value)

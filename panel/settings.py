@@ -32,7 +32,9 @@ def env_bool(name: str, *, default: bool) -> bool:
         return True
     if raw in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off).")
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)."
+    )
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -183,7 +185,7 @@ else:
     MAILERS = {
         "default": {
             # Printed to the console on a developer's machine; production mails through a local
-            # relay on port 25 unless EMAIL_URL says otherwise (check --deploy insists on a real one).
+            # relay on port 25 unless EMAIL_URL says otherwise (check --deploy wants a real one).
             "BACKEND": env.str(
                 "EMAIL_BACKEND",
                 default="django.core.mail.backends.console.EmailBackend"
@@ -194,7 +196,8 @@ else:
     }
 
 # Security: production values unless DEBUG says this is a developer's machine.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", default=not DEBUG) else None
+BEHIND_PROXY = env_bool("BEHIND_PROXY", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -272,7 +275,9 @@ LOGGING = {
 }
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
-    raise ImproperlyConfigured("ADMIN_URL must look like \"admin/\" (no leading slash, one trailing slash).")
+    raise ImproperlyConfigured(
+        'ADMIN_URL must look like "admin/" (no leading slash, one trailing slash).'
+    )
 
 # The panel's own API v2 for resellers (panel/api_v2.py). Limits per minute; 0 switches one off.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)  # per customer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +22,7 @@ def _missing(reason: str) -> None:
 @pytest.fixture(autouse=True)
 def _service_markers(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        _missing("needs PostgreSQL: set DATABASE_URL (make test starts one when the binaries exist)")
+        _missing("needs PostgreSQL: set DATABASE_URL (make test starts one if the binaries exist)")
     if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
         _missing("needs Redis: set REDIS_URL (make test starts one when redis-server exists)")
 

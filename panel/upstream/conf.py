@@ -1,4 +1,4 @@
-"""The one bridge from Django settings to the protocol client (the client itself knows no Django)."""
+"""The one bridge from Django settings to the protocol client (which itself knows no Django)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py, fixed arguments
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -46,7 +46,9 @@ def test_missing_secret_key_in_production_fails_loudly() -> None:
     assert "SECRET_KEY must be set" in result.stderr
 
 
-@pytest.mark.parametrize("name,value", [("SIEULIKE_TIMEOUT", "soon"), ("DEBUG", "maybe"), ("SIEULIKE_TIMEOUT", "0")])
+@pytest.mark.parametrize(
+    "name,value", [("SIEULIKE_TIMEOUT", "soon"), ("DEBUG", "maybe"), ("SIEULIKE_TIMEOUT", "0")]
+)
 def test_a_bad_value_fails_loudly_at_start(name: str, value: str) -> None:
     result = _manage("check", env={**PRODUCTION, name: value})
     assert result.returncode != 0

@@ -28,8 +28,10 @@ run: venv .env
 test: venv .env
 	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make bench: the benchmarks at full size on PostgreSQL (README, "Benchmarks"); the table is
+## printed at the end and kept in var/bench/results-full.json. `make test` runs them small.
 bench: venv .env
-	scripts/with-services $(BIN)/python -m pytest tests/bench -p no:randomly -s --bench-full $(PYTEST_ARGS)
+	BENCH_FULL=1 scripts/with-services $(BIN)/python -m pytest tests/bench $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

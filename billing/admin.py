@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from panel.money import format_vnd
@@ -293,7 +293,8 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 )
         self.message_user(
             request,
-            gettext("%(count)d top-up(s) credited.") % {"count": credited},
+            ngettext("%(count)d top-up credited.", "%(count)d top-ups credited.", credited)
+            % {"count": credited},
             messages.SUCCESS if credited else messages.INFO,
         )
 
@@ -311,7 +312,8 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 self.log_change(request, topup, "Rejected")
         self.message_user(
             request,
-            gettext("%(count)d top-up(s) rejected.") % {"count": rejected},
+            ngettext("%(count)d top-up rejected.", "%(count)d top-ups rejected.", rejected)
+            % {"count": rejected},
             messages.SUCCESS,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -40,7 +40,7 @@ class Wallet(models.Model):
 
 class EntryKind(models.TextChoices):
     DEPOSIT = "deposit", _("Deposit")
-    CHARGE = "charge", _("Charge")
+    CHARGE = "charge", pgettext_lazy("ledger entry kind", "Charge")
     REFUND = "refund", _("Refund")
     ADJUSTMENT = "adjustment", _("Adjustment")
 

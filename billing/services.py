@@ -89,9 +89,12 @@ def _money(amount: Decimal | int | str) -> Decimal:
     try:
         value = Decimal(amount)
     except (ArithmeticError, TypeError, ValueError) as exc:
-        raise BillingError(_("%(amount)r is not an amount of money.") % {"amount": amount}) from exc
+        raise BillingError(
+            _("“%(amount)s” is not an amount of money.") % {"amount": amount}
+        ) from exc
     if not value.is_finite():
-        raise BillingError(_("%(amount)r is not an amount of money.") % {"amount": amount})
+        # Shown as typed: format_vnd cannot write what is not a number.
+        raise BillingError(_("“%(amount)s” is not an amount of money.") % {"amount": amount})
     value = quantize_money(value)
     if abs(value) > MAX_AMOUNT:
         raise BillingError(_("The amount is too large."))
@@ -424,7 +427,7 @@ def customer_create(
     if not username or len(username) > user_model._meta.get_field("username").max_length:
         raise BillingError(_("The username must be 1 to 150 characters."))
     if user_model.objects.filter(username__iexact=username).exists():
-        raise BillingError(_("A user named %(username)r already exists.") % {"username": username})
+        raise BillingError(_("A user named %(username)s already exists.") % {"username": username})
     try:
         with transaction.atomic():
             user = user_model.objects.create_user(username=username, email=email, password=password)
@@ -441,7 +444,7 @@ def customer_create(
     except IntegrityError as exc:
         # Two sign-ups racing for one name: the loser lands here.
         raise BillingError(
-            _("A user named %(username)r already exists.") % {"username": username}
+            _("A user named %(username)s already exists.") % {"username": username}
         ) from exc
     return user, raw_key
 

@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from panel.money import format_vnd
@@ -141,7 +141,7 @@ class ServiceAdmin(admin.ModelAdmin):
             _("From the upstream (read-only, overwritten by every sync)"),
             {"fields": UPSTREAM_FIELDS},
         ),
-        (_("Record"), {"fields": ("created_at", "updated_at")}),
+        (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import RATE
 from .selectors import SEARCH_MAX, CatalogFilters
@@ -21,7 +22,7 @@ class CatalogFilterForm(forms.Form):
     platform = forms.CharField(label=_("Platform"), required=False, max_length=50)
     type = forms.CharField(label=_("Type"), required=False, max_length=50)
     refill = forms.BooleanField(label=_("Refill"), required=False)
-    cancel = forms.BooleanField(label=_("Cancel"), required=False)
+    cancel = forms.BooleanField(label=pgettext_lazy("service feature", "Cancel"), required=False)
     dripfeed = forms.BooleanField(label=_("Drip-feed"), required=False)
 
     def filters(self) -> CatalogFilters:
@@ -40,7 +41,7 @@ class SetMarkupForm(forms.Form):
     """The admin action's intermediate form: one rule for every selected service."""
 
     RULE_CHOICES = [
-        ("percent", _("Markup % for these services")),
+        ("percent", _("Markup percentage for these services")),
         ("fixed", _("Fixed price per 1000")),
         ("clear", _("Clear: use the category's or the default markup")),
     ]

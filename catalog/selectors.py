@@ -16,6 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from panel.money import format_vnd
 
@@ -247,7 +248,11 @@ def _word(field: str, value: str) -> str:
         except ValueError:
             return value
     if field == PriceChange.Field.DAYS_REFILL:
-        return _("lifetime") if value == "0" else _("%(days)s days") % {"days": value}
+        if value == "0":
+            return _("lifetime")
+        # The plural form needs a number; a value that is not one keeps the plural wording.
+        count = int(value) if value.lstrip("-").isdigit() else 2
+        return ngettext("%(days)s day", "%(days)s days", count) % {"days": value}
     return value
 
 

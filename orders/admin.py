@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from billing.models import EntryKind, LedgerEntry
 from panel.money import format_vnd
@@ -246,7 +246,10 @@ class OrderAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda order: order_send_again(order_id=order.pk, actor=request.user),
-            _("%(n)s order(s) queued to be sent again."),
+            # The count is picked from the "n" key when the message is interpolated in _each.
+            ngettext_lazy(
+                "%(n)s order queued to be sent again.", "%(n)s orders queued to be sent again.", "n"
+            ),
         )
 
     @admin.action(description=_("Fail and refund in full"))
@@ -255,11 +258,13 @@ class OrderAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda order: order_fail_and_refund(order_id=order.pk, actor=request.user),
-            _("%(n)s order(s) failed and refunded."),
+            ngettext_lazy(
+                "%(n)s order failed and refunded.", "%(n)s orders failed and refunded.", "n"
+            ),
         )
 
     def _each(
-        self, request: HttpRequest, queryset: QuerySet[Order], action: Any, done: str
+        self, request: HttpRequest, queryset: QuerySet[Order], action: Any, done: Any
     ) -> None:
         count = 0
         for order in queryset.order_by("pk"):

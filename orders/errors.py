@@ -129,7 +129,7 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
     ),
     "cancel_unsupported": (
         "This order cannot be cancelled",
-        _("This service cannot be cancelled."),
+        _("This service cannot be canceled."),
         None,
     ),
     "cancel_submitted": (
@@ -139,7 +139,7 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
     ),
     "cancel_status": (
         "Order cannot be cancelled at this status",
-        _("The order cannot be cancelled any more."),
+        _("The order cannot be canceled any more."),
         None,
     ),
 }
@@ -177,9 +177,9 @@ _UPSTREAM_WORDS: Final[dict[str, Promise]] = {
     "refill is currently running": _("A refill is already running."),
     "refill request was rejected": _("The provider rejected the refill."),
     "warranty period has expired": _("The refill warranty of this order has expired."),
-    "this order cannot be cancelled": _("This service cannot be cancelled."),
+    "this order cannot be cancelled": _("This service cannot be canceled."),
     "the cancellation request was submitted earlier": _("A cancellation was already asked for."),
-    "order cannot be cancelled at this status": _("The order could no longer be cancelled."),
+    "order cannot be cancelled at this status": _("The order could no longer be canceled."),
     "this service does not support drip feed": _("This service does not support drip-feed."),
     "order not found": _("The provider does not know this order."),
     "refill not found": _("The provider does not know this refill."),

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 RATE = {"max_digits": 14, "decimal_places": 4}
@@ -25,7 +26,7 @@ class OrderState(models.TextChoices):
     QUEUED = "queued", _("Queued")            # charged, waiting to be forwarded
     SENDING = "sending", _("Sending")         # claimed by a worker; the add call may be under way
     REVIEW = "review", _("Held for review")   # the add may or may not have reached the upstream
-    PLACED = "placed", _("Placed")            # the upstream accepted it; being tracked
+    PLACED = "placed", pgettext_lazy("order state", "Placed")  # the upstream accepted it; tracked
     COMPLETED = "completed", _("Completed")
     PARTIAL = "partial", _("Partial")
     CANCELED = "canceled", _("Canceled")

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import order_refunded_amount
@@ -81,7 +82,11 @@ def order_mass(request: HttpRequest) -> HttpResponse:
         results = orders_place_mass(user=request.user, text=form.cleaned_data["orders"])
         placed = sum(1 for result in results if result.order)
         if placed:
-            messages.success(request, _("%(count)s order(s) placed.") % {"count": placed})
+            messages.success(
+                request,
+                ngettext("%(count)s order placed.", "%(count)s orders placed.", placed)
+                % {"count": placed},
+            )
     return render(request, "orders/mass.html", {"form": form, "results": results})
 
 
@@ -214,7 +219,12 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Cancellation of order #%(id)s asked. Any refund follows the provider's answer.")
-                % {"id": order_id},
+                # Two whole sentences; the second is shared with the cancel button's question.
+                " ".join(
+                    (
+                        _("Cancellation of order #%(id)s asked.") % {"id": order_id},
+                        _("Any refund follows the provider's answer."),
+                    )
+                ),
             )
     return _back(request, order_id)

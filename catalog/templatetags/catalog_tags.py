@@ -47,11 +47,13 @@ def minutes(value: int | None) -> str:
 
 
 @register.filter
-def quantity(value: int | None) -> str:
-    """1000000 -> 1.000.000 (Vietnamese grouping, like the prices)."""
-    if value is None:
+def quantity(value: int | str | None) -> str:
+    """1000000 -> 1.000.000 (Vietnamese grouping, like the prices); empty for a missing value
+    (a template variable that does not resolve arrives as "")."""
+    try:
+        return f"{int(value):,}".replace(",", ".")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return ""
-    return f"{int(value):,}".replace(",", ".")
 
 
 @register.filter

@@ -36,7 +36,12 @@
     return `${text} ₫`;
   };
 
-  const template = (el, n) => (el.dataset.template || "{n}").replace("{n}", group(String(n)));
+  // data-template-one / data-template are the singular and plural of one translated message
+  // (the page fills them with n=1 and n=2); languages with a single form give the same text twice.
+  const template = (el, n) => {
+    const text = (n === 1 && el.dataset.templateOne) || el.dataset.template || "{n}";
+    return text.replace("{n}", group(String(n)));
+  };
 
   // --- the new-order form ---------------------------------------------------------------------
   const setupOrderForm = (form) => {
@@ -68,6 +73,7 @@
       });
       form.querySelectorAll("[data-dripfeed-fields]").forEach((el) => { el.hidden = !dripfeedOn; });
       form.querySelectorAll("[data-dripfeed-only]").forEach((el) => { el.hidden = !dripfeedOn; });
+      form.querySelectorAll("[data-dripfeed-off]").forEach((el) => { el.hidden = dripfeedOn; });
       form.querySelectorAll("[data-quantity-hint]").forEach((el) => { el.hidden = !data; });
 
       if (info) {

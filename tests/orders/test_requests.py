@@ -239,7 +239,7 @@ def test_an_upstream_refusal_of_a_cancel_is_stored_and_shown_in_plain_words(
     request.refresh_from_db()
     assert request.state == C.REJECTED
     assert request.error == "Order cannot be cancelled at this status"
-    assert plain_reason(request.error) == "The order could no longer be cancelled."
+    assert plain_reason(request.error) == "The order could no longer be canceled."
 
 
 @pytest.mark.parametrize(

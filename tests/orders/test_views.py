@@ -34,6 +34,16 @@ def test_pages_need_a_login(client: Any, db: None, name: str) -> None:
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
+@pytest.mark.parametrize("query", [{}, {"service": ""}, {"service": "abc"}, {"service": "999999"}])
+def test_the_new_order_page_opens_without_a_chosen_service(
+    browser: Any, catalog: Any, query: dict[str, str]
+) -> None:
+    """The nav links to the bare page: with nothing (or nothing valid) chosen it still renders."""
+    response = browser.get(reverse("orders:new"), query)
+    assert response.status_code == 200
+    assert 'name="service"' in response.content.decode()
+
+
 def test_the_new_order_form_describes_the_chosen_service(browser: Any, catalog: Any) -> None:
     service = catalog[102]
     response = browser.get(reverse("orders:new"), {"service": service.pk})

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,10 +31,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Value, When
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from panel.db import bulk_write
 from panel.money import quantize_money, quantize_rate
 from panel.upstream.client import UpstreamError, UpstreamService, UpstreamUnreachable
 from panel.upstream.conf import get_client
@@ -176,43 +175,13 @@ class _Writer:
 
     def save(self) -> None:
         if self.changed:
-            _bulk_write(list(self.changed.values()), sorted(self.fields | {"updated_at"}))
+            bulk_write(
+                Service.objects.all(),
+                list(self.changed.values()),
+                sorted(self.fields | {"updated_at"}),
+            )
         if self.history:
             PriceChange.objects.bulk_create(self.history)
-
-
-def _bulk_write(services: list[Service], fields: Sequence[str]) -> None:
-    """Write `fields` of `services` in one UPDATE (per batch the backend's parameter limit
-    allows: one batch up to tens of thousands of rows).
-
-    Like `bulk_update`, but each field's CASE groups the rows by their new value
-    (`WHEN id IN (...) THEN value`): a sync typically sets one value on many rows (the time,
-    `vanished`, `listed`), and a CASE with one branch per row costs the database rows x branches
-    comparisons. A field with a single new value needs no CASE at all.
-    """
-    # Parameters per row, at worst: its id in one IN list and one distinct value per field, and
-    # its id in the WHERE. PostgreSQL with client-side binding has no limit (None).
-    limit = connection.features.max_query_params
-    batch = max(1, limit // (2 * len(fields) + 1)) if limit else max(1, len(services))
-    for start in range(0, len(services), batch):
-        rows = services[start : start + batch]
-        updates: dict[str, Any] = {}
-        for name in fields:
-            model_field = Service._meta.get_field(name)
-            groups: dict[Any, list[int]] = defaultdict(list)
-            for service in rows:
-                groups[getattr(service, name)].append(service.pk)
-            if len(groups) == 1:
-                updates[name] = next(iter(groups))
-                continue
-            updates[name] = Case(
-                *(
-                    When(pk__in=ids, then=Value(value, output_field=model_field))
-                    for value, ids in groups.items()
-                ),
-                output_field=model_field,
-            )
-        Service.objects.filter(pk__in=[service.pk for service in rows]).update(**updates)
 
 
 # --------------------------------------------------------------------------- pricing

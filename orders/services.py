@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
 from catalog.models import Service, ServiceType
+from panel.db import bulk_write
 from panel.money import ZERO, charge_for
 from panel.upstream.client import (
     OrderStatus,
@@ -633,13 +634,16 @@ class PollResult:
     unknown: int = 0
 
 
+# What a poll writes onto an order that is still open (and `updated_at`, when one changed).
+_POLLED = ("upstream_status", "start_count", "remains", "cost", "extra")
 _VIP_FIELDS = ("daily_post_limit", "daily_progress", "days_left", "total_posts", "completed_posts")
 
 
 def orders_poll(*, batch_size: int = 200) -> PollResult:
     """Follow every placed order, `batch_size` per batch: one `statuses` call per 200 ids.
 
-    Per batch: one SELECT, the status call(s), one bulk UPDATE for the orders still open, and
+    Per batch: one SELECT, the status call(s), one bulk UPDATE of the open orders whose upstream
+    values changed (none when nothing changed: an unchanged order is not written at all), and
     for each order that ended, its own small transaction through `order_transition` (an UPDATE,
     an event, and the refund: a bounded handful of queries per finished order, each finished
     order once). A batch whose call fails changes nothing and is retried next cycle.
@@ -701,19 +705,26 @@ def _poll_batch(client: UpstreamClient, batch: list[Order], result: PollResult) 
                 "order %s: unknown upstream status %r, left as it was", order.pk, answer.status
             )
             continue
+        before = _polled_values(order)
         _apply_counts(order, answer, word, answers)
         if word in rules.FINAL_STATUSES:
             if _finish_from_poll(order, word):
                 result.finished += 1
             continue
+        if _polled_values(order) == before:
+            continue  # nothing new: no write, and updated_at keeps the time of the last change
         order.updated_at = now
         still_open.append(order)
     if still_open:
         # Filtered on state: an order that ended meanwhile (another poller) keeps its final values.
-        Order.objects.filter(state=S.PLACED).bulk_update(
-            still_open, ["upstream_status", "start_count", "remains", "cost", "extra", "updated_at"]
-        )
+        # One statement on PostgreSQL (see panel/db.py: bulk_update cost ~0.13 s of Python here).
+        bulk_write(Order.objects.filter(state=S.PLACED), still_open, [*_POLLED, "updated_at"])
         result.updated += len(still_open)
+
+
+def _polled_values(order: Order) -> tuple[Any, ...]:
+    # `extra` is rebuilt as a new dict by _apply_counts: compared by value, not identity.
+    return tuple(getattr(order, name) for name in _POLLED)
 
 
 def _with_new_children(

@@ -333,6 +333,15 @@ class Sandbox:
             self._install_services(self._initial_services)
             self._orders: dict[int, SandboxOrder] = {}
             self._refills: dict[int, SandboxRefill] = {}
+            # What `_tick` still has to move forward, so that its cost follows the orders that
+            # can change, not every order ever placed (insertion order is id order, as before).
+            self._open: dict[int, SandboxOrder] = {}  # orders and runs not ended, no parents
+            self._active_parents: dict[int, SandboxOrder] = {}
+            self._open_refills: dict[int, SandboxRefill] = {}
+            # The clock of the last tick, and the orders placed since: at an unchanged clock only
+            # those need a tick (bringing an order to the same time again changes nothing).
+            self._ticked_at: float | None = None
+            self._untimed: list[int] = []
             self._refill_fates: dict[int, str] = {}
             self._next_fates: deque[tuple[str, int | None]] = deque()
             self._faults: list[_Fault] = []
@@ -706,9 +715,9 @@ class Sandbox:
         if order.days_refill > 0 and now > order.finished_at + order.days_refill * DAY:
             raise _Rejected("Warranty period has expired")
         fate = self._refill_fates.pop(order.id, "Completed")
-        self._refills[order.id] = SandboxRefill(
-            id=order.id, order=order.id, created_at=now, fate=fate
-        )
+        refill = SandboxRefill(id=order.id, order=order.id, created_at=now, fate=fate)
+        self._refills[order.id] = refill
+        self._open_refills[order.id] = refill
         return order.id
 
     def _refill_status_one(self, raw: str) -> str:
@@ -777,8 +786,16 @@ class Sandbox:
             vip=copy.deepcopy(dict(service.vip)) if service.vip is not None else None,
         )
         self._next_id += 1
-        self._orders[order.id] = order
+        self._track(order)
         return order
+
+    def _track(self, order: SandboxOrder) -> None:
+        self._orders[order.id] = order
+        if order.kind == "dripfeed":
+            self._active_parents[order.id] = order
+        else:
+            self._open[order.id] = order
+            self._untimed.append(order.id)
 
     def _apply_fate(
         self, order: SandboxOrder, status: str, remains: int | None, *, strict: bool
@@ -798,29 +815,44 @@ class Sandbox:
 
     def _tick(self) -> None:
         """Bring every order and refill up to ``now()``. Called, under the lock,
-        before anything reads or changes state."""
+        before anything reads or changes state.
+
+        Only what can still change is visited: ended orders, completed parents and ended
+        refills never change again. An order is a function of its fields and the clock, so at
+        the clock of the previous tick only the orders placed since need bringing forward."""
         now = self.now()
-        for parent in [
-            o for o in self._orders.values() if o.kind == "dripfeed" and o.status == "Active"
-        ]:
+        for parent in [p for p in self._active_parents.values() if p.status == "Active"]:
             self._start_due_runs(parent, now)
-        for order in list(self._orders.values()):
-            if order.kind == "dripfeed" or order.finished_at is not None:
+        if now == self._ticked_at:
+            due = [self._open[order_id] for order_id in self._untimed if order_id in self._open]
+        else:
+            due = list(self._open.values())
+        self._ticked_at = now
+        self._untimed.clear()
+        for order in due:
+            if order.finished_at is not None:
+                del self._open[order.id]
                 continue
             if order.kind in ("vip_time", "vip_post"):
                 self._progress_vip(order, now)
             else:
                 self._progress(order, now)
-        for parent in [
-            o for o in self._orders.values() if o.kind == "dripfeed" and o.status == "Active"
-        ]:
+            if order.finished_at is not None:
+                del self._open[order.id]
+        for parent in list(self._active_parents.values()):
+            if parent.status != "Active":
+                del self._active_parents[parent.id]
+                continue
             children = [self._orders[child] for child in parent.children]
             if len(children) == parent.runs and all(c.finished_at is not None for c in children):
                 parent.status = "Completed"
                 parent.finished_at = max(c.finished_at or 0.0 for c in children)
                 parent.charge = sum((c.charge for c in children), Decimal("0"))
-        for refill in self._refills.values():
+                del self._active_parents[parent.id]
+        for refill in list(self._open_refills.values()):
             self._progress_refill(refill, now)
+            if refill.status in ("Completed", "Rejected"):
+                del self._open_refills[refill.id]
 
     def _start_due_runs(self, parent: SandboxOrder, now: float) -> None:
         per_run = _money(parent.paid / parent.runs)
@@ -849,7 +881,7 @@ class Sandbox:
                 cancel_requested_at=None,
             )
             self._next_id += 1
-            self._orders[child.id] = child
+            self._track(child)
             self._apply_fate(child, parent.fate, parent.fate_remains, strict=False)
             parent.children.append(child.id)
 

@@ -1,13 +1,19 @@
-"""Shared test wiring: PostgreSQL/Redis availability, Celery in tests, the sandbox upstream."""
+"""Shared test wiring: PostgreSQL/Redis availability, Celery in tests, fast password hashing, a
+fresh cache, the sandbox upstream and its catalog. Test data is made by tests/factories.py."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
+
+if TYPE_CHECKING:
+    from catalog.models import Service
 
 REQUIRE_SERVICES = os.environ.get("CI_REQUIRE_SERVICES") == "1"
 
@@ -62,6 +68,29 @@ def _english_unless_asked(request: pytest.FixtureRequest, settings: object) -> I
     settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: object) -> None:
+    """Customers, staff and logins hash passwords; the default hasher is slow on purpose (~0.2 s a
+    password), and what tests check is who may log in, not key stretching."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters, the API's services answer and the catalog version live in the
+    process-local cache: tests must not see each other's."""
+    cache.clear()
+
+
+@pytest.fixture
+def catalog(db: None) -> dict[int, Service]:
+    """The sandbox's services as the panel's catalog (sold at cost x 1.5), keyed by upstream id;
+    the panel's own ids differ, as they would after a sync."""
+    from tests.factories import install_catalog
+
+    return install_catalog()
 
 
 @pytest.fixture

@@ -6,38 +6,24 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from billing.services import customer_create
 from catalog.models import Service, ServiceType
 from orders.models import Order, OrderKind, OrderState
 from panel import ratelimit
+from tests import factories
+from tests.factories import Customer, make_customer_with_key
 
 API_URL = "/api/v2"
 STYLES = ("form", "get", "json")
 
 _numbers = itertools.count(1)
-
-
-@dataclass
-class Customer:
-    user: Any
-    key: str
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    # Rate-limit counters, the services answer and the catalog version live in the
-    # process-local cache: tests must not see each other's.
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +34,9 @@ def _still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def new_customer(*, balance: Decimal | int = Decimal("1000000")) -> Customer:
-    user, key = customer_create(username=f"customer{next(_numbers)}", balance=Decimal(balance))
-    return Customer(user=user, key=key)
+    """A reseller with money and a key: no e-mail (no notices), no password (the key is how
+    they sign in)."""
+    return make_customer_with_key(email="", password=None, balance=balance)
 
 
 @pytest.fixture
@@ -63,36 +50,28 @@ def other_customer(db: None) -> Customer:
 
 
 def make_service(**overrides: Any) -> Service:
+    """A service at the API's prices (cost 3700, sold at 4900 per 1000, 20 to 200000)."""
     number = next(_numbers)
     values: dict[str, Any] = {
         "upstream_id": 90_000 + number,
         "name": f"TikTok - Tim - gói {number}",
         "type": ServiceType.DEFAULT,
-        "category": "TikTok - Tim",
-        "platform": "TikTok",
         "cost_rate": Decimal("3700.0000"),
         "sell_rate": Decimal("4900.0000"),
         "min_quantity": 20,
         "max_quantity": 200_000,
-        "dripfeed": False,
-        "refill": False,
-        "days_refill": 0,
-        "cancel": False,
         "avg_time_min": 5,
-        "listed": True,
     }
     values.update(overrides)
-    return Service.objects.create(**values)
+    return factories.make_service(**values)
 
 
-def make_order(user: Any, service: Service, **overrides: Any) -> Order:
-    """An order as the orders app leaves it after placing and polling (no ledger entry: the API
-    only reads orders, and these tests are about its shapes, not the money)."""
-    values: dict[str, Any] = {
-        "user": user,
-        "service": service,
+def order_fields(service: Service, **overrides: Any) -> dict[str, Any]:
+    """The fields of an order of 1000 on `service` as the orders app leaves it after placing and
+    polling (placed, in progress), with `overrides`."""
+    return {
         "kind": OrderKind.DEFAULT,
-        "link": "https://tiktok.com/@user/video/123",
+        "link": factories.LINK,
         "quantity": 1000,
         "rate": service.sell_rate,
         "charge": Decimal("4900.00"),
@@ -100,13 +79,19 @@ def make_order(user: Any, service: Service, **overrides: Any) -> Order:
         "upstream_status": "In progress",
         "start_count": 100,
         "remains": 500,
+        **overrides,
     }
-    values.update(overrides)
+
+
+def make_order(user: Any, service: Service, **overrides: Any) -> Order:
+    """An order as the orders app leaves it after placing and polling (no ledger entry: the API
+    only reads orders, and these tests are about its shapes, not the money)."""
+    values = order_fields(service, **overrides)
     if values["state"] != OrderState.QUEUED and "upstream_id" not in values:
         values["upstream_id"] = 500_000 + next(_numbers)
     if values["state"] in (OrderState.COMPLETED, OrderState.PARTIAL, OrderState.CANCELED):
         values.setdefault("finished_at", timezone.now())
-    return Order.objects.create(**values)
+    return factories.make_order(user=user, service=service, **values)
 
 
 def send(client: Client, style: str, fields: dict[str, Any], **headers: str) -> Any:

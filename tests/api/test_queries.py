@@ -6,32 +6,19 @@ The first request of a key also records its use (one UPDATE a minute): a warm-up
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.test import Client
 
 from catalog.models import Service
-from orders.models import Order, OrderKind, OrderState, RefillRequest
+from orders.models import Order, OrderState, RefillRequest
 
-from .conftest import Customer, make_service, send
+from .conftest import Customer, make_service, order_fields, send
 
 LINK = "https://tiktok.com/@user/video/123"
 
 
 def _orders(customer: Customer, service: Service, count: int, **fields: object) -> list[int]:
-    values = {
-        "kind": OrderKind.DEFAULT,
-        "link": LINK,
-        "quantity": 1000,
-        "rate": service.sell_rate,
-        "charge": Decimal("4900.00"),
-        "state": OrderState.PLACED,
-        "upstream_status": "In progress",
-        "start_count": 100,
-        "remains": 500,
-        **fields,
-    }
+    values = order_fields(service, **{"link": LINK, **fields})
     orders = Order.objects.bulk_create(
         Order(user=customer.user, service=service, upstream_id=700_000 + n, **values)
         for n in range(count)

@@ -31,8 +31,8 @@ from billing.services import wallet_balance
 from catalog.models import Service
 from orders.models import Order
 from orders.services import order_place, orders_poll
-from tests.catalog.factories import generated_catalog
-from tests.faults.world import closed_port, install_catalog, new_customer_with_key
+from tests.factories import generated_catalog, install_catalog
+from tests.faults.world import closed_port, new_customer_with_key
 from tests.invariants import assert_money_invariants, expected_refund
 
 from .loadgen import LoadResult, fire_at_once, form, run_load

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.models import PricingSettings, Service
 from catalog.services import catalog_sync
 from panel.upstream.client import UpstreamClient
-from tests.catalog.factories import generated_catalog
+from tests.factories import generated_catalog
 
 from .results import FULL, REPORT
 

@@ -22,7 +22,8 @@ from orders.services import orders_poll
 from orders.tasks import order_notify_task
 from panel.money import charge_for
 from panel.upstream.client import UpstreamClient
-from tests.faults.world import install_catalog, new_customer
+from tests.factories import install_catalog
+from tests.faults.world import new_customer
 from tests.invariants import assert_money_invariants
 
 from .results import FULL, REPORT

@@ -13,9 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import ApiKey, Profile, Wallet
-from billing.services import api_key_user, customer_create
-
-from .factories import PASSWORD, make_customer
+from billing.services import api_key_user
+from tests.factories import PASSWORD, make_customer, make_customer_with_key
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "another-fine-password-77"
@@ -217,7 +216,7 @@ def test_the_account_page_refuses_an_address_used_by_another_account(client: Cli
 def test_regenerating_the_api_key_shows_the_new_key_once_and_retires_the_old_one(
     client: Client,
 ) -> None:
-    user, old_key = customer_create(username="hai", email="hai@example.com", password=PASSWORD)
+    user, old_key = make_customer_with_key(username="hai")
     client.force_login(user)
 
     assert client.get(reverse("billing:api_key_regenerate")).status_code == 405

@@ -16,8 +16,7 @@ from django.urls import reverse
 
 from billing.models import EntryKind, LedgerEntry, Wallet
 from billing.services import wallet_balance, wallet_deposit
-
-from .factories import make_customer, make_staff
+from tests.factories import make_customer, make_staff
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from django.core.management.base import CommandError
 
 from billing.models import EntryKind, LedgerEntry, TopUpRequest, Wallet
 from billing.services import topup_confirm, wallet_charge, wallet_deposit, wallet_refund
-
-from .factories import make_customer, make_order, make_service
+from tests.factories import make_customer, make_order, make_service
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.core.management.base import CommandError
 
 from billing.models import EntryKind, LedgerEntry
 from billing.services import api_key_user, wallet_balance
-
-from .factories import make_customer
+from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

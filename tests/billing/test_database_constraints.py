@@ -9,8 +9,7 @@ from django.db import IntegrityError, transaction
 
 from billing.models import EntryKind, LedgerEntry, TopUpRequest, Wallet
 from billing.services import wallet_charge, wallet_refund
-
-from .factories import make_customer, make_order
+from tests.factories import make_customer, make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -35,8 +35,7 @@ from billing.services import (
     wallet_deposit,
     wallet_refund,
 )
-
-from .factories import make_customer, make_order, make_service
+from tests.factories import make_customer, make_order, make_service
 
 CUSTOMERS = 3
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("500000"), places=2)

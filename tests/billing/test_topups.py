@@ -22,8 +22,7 @@ from billing.services import (
     wallet_balance,
 )
 from billing.vietqr import vietqr_payload
-
-from .factories import make_customer, make_staff
+from tests.factories import make_customer, make_staff
 
 pytestmark = pytest.mark.django_db
 REFERENCE = re.compile(r"NAP[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{8}")
@@ -67,7 +66,7 @@ def test_a_customer_cannot_pile_up_pending_top_ups() -> None:
 
 
 def test_a_top_up_confirmed_twice_is_credited_once_with_the_same_entry() -> None:
-    user, admin = make_customer(), make_staff()
+    user, admin = make_customer(), make_staff(superuser=True)
     topup = topup_request_create(user=user, amount=Decimal("200000"))
 
     first = topup_confirm(topup_id=topup.pk, confirmed_by=admin)

@@ -20,8 +20,7 @@ from billing.services import (
     wallet_deposit,
     wallet_refund,
 )
-
-from .factories import make_customer, make_order, make_service
+from tests.factories import make_customer, make_order, make_service
 
 pytestmark = pytest.mark.django_db
 

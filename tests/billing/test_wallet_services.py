@@ -23,8 +23,7 @@ from billing.services import (
     wallet_deposit,
     wallet_refund,
 )
-
-from .factories import make_customer, make_order, make_staff
+from tests.factories import make_customer, make_order, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +146,7 @@ def test_a_refund_of_an_order_never_charged_is_refused() -> None:
 
 
 def test_an_adjustment_needs_a_reason_and_records_its_author() -> None:
-    user, admin = make_customer(balance=50), make_staff()
+    user, admin = make_customer(balance=50), make_staff(superuser=True)
 
     with pytest.raises(BillingError):
         wallet_adjust(user=user, amount=Decimal("10"), memo="   ", created_by=admin)

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from billing.models import EntryKind, LedgerEntry, TopUpRequest, Wallet
-from billing.services import customer_create
+from tests.factories import make_customer, make_staff
 
 from .conftest import PASSWORD, money_text
 
@@ -26,10 +25,8 @@ pytestmark = [
 def test_staff_approve_a_top_up_and_credit_a_wallet_in_the_admin(
     open_tab: Any, sandbox: Any
 ) -> None:
-    customer, _key = customer_create(
-        username="thu_trang", email="tt@example.com", password=PASSWORD
-    )
-    get_user_model().objects.create_superuser("quanly", "ql@example.com", PASSWORD)
+    customer = make_customer(username="thu_trang", email="tt@example.com", password=PASSWORD)
+    make_staff(username="quanly", email="ql@example.com", password=PASSWORD, superuser=True)
 
     # The customer asks for a top-up and gets the transfer details with a VietQR code.
     shop = open_tab("customer")

@@ -13,15 +13,13 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from billing.models import EntryKind, LedgerEntry
-from billing.services import customer_create
 from catalog.models import Service, SyncRun
-from catalog.services import catalog_sync
 from orders.models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
 from panel.staff import staff_money_by_day
+from tests.factories import make_customer, make_staff, synced_catalog
 
 from .conftest import PASSWORD, Browse, money_text
 
@@ -33,12 +31,6 @@ pytestmark = [
 ]
 
 LINK = "https://www.tiktok.com/@cua_hang_hoa/video/7312345678901234567"
-
-
-def _sync_catalog() -> dict[int, Service]:
-    run = catalog_sync()
-    assert run.ok, run.message
-    return {service.upstream_id: service for service in Service.objects.all()}
 
 
 def _beat(sandbox: Any, *, seconds: int) -> None:
@@ -98,11 +90,9 @@ def _status(tab: Browse, order: Order) -> Any:
 def test_a_customer_orders_every_kind_and_follows_them_to_the_end(
     open_tab: Any, sandbox: Any
 ) -> None:
-    services = _sync_catalog()
-    customer, _key = customer_create(
-        username="ngoc_han", email="nh@example.com", password=PASSWORD, balance=Decimal("2000000")
-    )
-    get_user_model().objects.create_superuser("quanly", "ql@example.com", PASSWORD)
+    services = synced_catalog()
+    make_customer(username="ngoc_han", email="nh@example.com", password=PASSWORD, balance="2000000")
+    make_staff(username="quanly", email="ql@example.com", password=PASSWORD, superuser=True)
     tab = open_tab("customer", paused_clock=True)
     page = tab.page
     tab.login("ngoc_han")
@@ -222,10 +212,8 @@ def test_a_customer_orders_every_kind_and_follows_them_to_the_end(
 def test_a_mass_order_places_the_good_lines_and_explains_the_bad_one(
     open_tab: Any, sandbox: Any
 ) -> None:
-    services = _sync_catalog()
-    customer_create(
-        username="si_le", email="sl@example.com", password=PASSWORD, balance=Decimal("100000")
-    )
+    services = synced_catalog()
+    make_customer(username="si_le", email="sl@example.com", password=PASSWORD, balance="100000")
     tab = open_tab("customer", paused_clock=True)
     page = tab.page
     tab.login("si_le")

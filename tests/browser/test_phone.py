@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from billing.services import customer_create
-from catalog.models import Service
-from catalog.services import catalog_sync
 from orders.services import order_place
+from tests.factories import make_customer, synced_catalog
 
 from .conftest import PASSWORD
 
@@ -23,15 +20,14 @@ pytestmark = [
 
 
 def test_the_dashboard_and_the_orders_list_fit_a_phone(open_tab: Any, sandbox: Any) -> None:
-    assert catalog_sync().ok
-    customer, _key = customer_create(
-        username="bao_chau", email="bc@example.com", password=PASSWORD, balance=Decimal("500000")
+    services = synced_catalog()
+    customer = make_customer(
+        username="bao_chau", email="bc@example.com", password=PASSWORD, balance="500000"
     )
     for upstream_id, quantity in ((101, 1000), (104, 500), (112, 2000)):
-        service = Service.objects.get(upstream_id=upstream_id)
         order_place(
             user=customer,
-            service_id=service.pk,
+            service_id=services[upstream_id].pk,
             link="https://tiktok.com/@bc/video/1",
             quantity=quantity,
         )

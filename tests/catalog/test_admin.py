@@ -17,8 +17,7 @@ from catalog.models import (
     SyncRun,
 )
 from catalog.services import catalog_sync
-
-from .factories import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

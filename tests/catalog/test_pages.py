@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from catalog.models import PauseReason, PriceChange, Service
 from catalog.services import catalog_sync, service_pause
-
-from .factories import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

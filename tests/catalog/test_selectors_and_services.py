@@ -24,8 +24,7 @@ from catalog.services import (
     service_resume,
     service_set_markup,
 )
-
-from .factories import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from catalog.models import PauseReason, PriceChange, PricingSettings, Service, S
 from catalog.pricing import price_for
 from catalog.services import catalog_sync
 from panel.upstream.sandbox_catalog import CATALOG
-
-from .factories import upstream_entry
+from tests.factories import upstream_entry
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import PriceChange, PricingSettings, Service, SyncRun
 from catalog.services import catalog_sync
-
-from .factories import generated_catalog
+from tests.factories import generated_catalog
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Fault tests' fixtures: the sandbox catalog as services, a customer, placing, time travel."""
+"""Fault tests' fixtures: a customer, placing on the sandbox's catalog (the `catalog` fixture of
+tests/conftest.py), time travel, a staff member."""
 
 from __future__ import annotations
 
@@ -10,20 +11,9 @@ from django.utils import timezone
 
 from catalog.models import Service
 from orders.models import Order
-from orders.services import order_forward, order_place
+from tests.factories import make_staff, place_order
 
-from .world import Clock, install_catalog, new_customer, unique_link
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    # Staff users for the review resolutions hash a password; the default hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def catalog(db: None) -> dict[int, Service]:
-    return install_catalog()
+from .world import Clock, new_customer, unique_link
 
 
 @pytest.fixture
@@ -38,11 +28,9 @@ def place(customer: Any, catalog: dict[int, Service]) -> Callable[..., Order]:
 
     def do(upstream_service: int, *, forward: bool = True, **params: Any) -> Order:
         params.setdefault("link", unique_link())
-        order = order_place(user=customer, service_id=catalog[upstream_service].pk, **params)
-        if forward:
-            order_forward(order_id=order.pk)
-        order.refresh_from_db()
-        return order
+        return place_order(
+            user=customer, service=catalog[upstream_service], forward=forward, **params
+        )
 
     return do
 
@@ -56,8 +44,4 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 def staff(db: None) -> Any:
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.create_user(
-        username="operator", password="operator-pass", is_staff=True
-    )
+    return make_staff(username="operator", email="", password="operator-pass")

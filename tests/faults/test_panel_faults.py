@@ -43,9 +43,10 @@ from orders.tasks import (
     requests_cycle_task,
 )
 from panel.upstream.conf import get_client
+from tests.factories import install_catalog
 from tests.invariants import assert_money_invariants, expected_refund
 
-from .world import install_catalog, new_customer, new_customer_with_key, unique_link
+from .world import new_customer, new_customer_with_key, unique_link
 
 S = OrderState
 DAY = 86400

@@ -1,5 +1,6 @@
-"""A small world for the fault tests, the simulation and the benchmarks: the sandbox upstream's
-catalog as the panel's services, customers with money, unique links, and a closed port."""
+"""A small world for the fault tests, the simulation and the benchmarks: customers with money,
+unique links, a closed port and a clock. The sandbox's catalog as the panel's services is
+tests.factories.install_catalog."""
 
 from __future__ import annotations
 
@@ -10,55 +11,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from billing.services import customer_create
-from catalog.models import Service
-from panel.money import quantize_rate
-from panel.upstream.sandbox_catalog import CATALOG
+from tests.factories import Customer, make_customer, make_customer_with_key
 
-MARKUP = Decimal("1.5")
 _links = itertools.count(1)
-_names = itertools.count(1)
-
-
-def install_catalog(entries: list[dict[str, Any]] | None = None) -> dict[int, Service]:
-    """The sandbox's services as the panel's catalog (sold at cost x 1.5), keyed by upstream id.
-    The panel's own ids differ from the upstream's, as they would after a sync."""
-    Service.objects.bulk_create(
-        [
-            Service(
-                upstream_id=entry["service"],
-                name=entry["name"],
-                type=entry["type"],
-                category=entry["category"],
-                cost_rate=Decimal(entry["rate"]),
-                sell_rate=quantize_rate(Decimal(entry["rate"]) * MARKUP),
-                min_quantity=entry["min"],
-                max_quantity=entry["max"],
-                dripfeed=entry["dripfeed"],
-                refill=entry["refill"],
-                days_refill=entry["days_refill"],
-                cancel=entry["cancel"],
-                avg_time_min=entry["avg_time_min"],
-                upstream_status=entry["status"],
-                priority=entry["priority"],
-            )
-            for entry in (entries if entries is not None else CATALOG)
-        ]
-    )
-    return {service.upstream_id: service for service in Service.objects.all()}
 
 
 def new_customer(balance: Decimal | int | str = "10000000", *, prefix: str = "customer") -> Any:
-    user, _key = customer_create(
-        username=f"{prefix}{next(_names)}", balance=Decimal(balance) if Decimal(balance) else None
-    )
-    return user
+    """A customer with money, no e-mail (no notices) and no password."""
+    return make_customer(prefix=prefix, email="", password=None, balance=balance)
 
 
-def new_customer_with_key(
-    balance: Decimal | int | str, *, prefix: str = "reseller"
-) -> tuple[Any, str]:
-    return customer_create(username=f"{prefix}{next(_names)}", balance=Decimal(balance))
+def new_customer_with_key(balance: Decimal | int | str, *, prefix: str = "reseller") -> Customer:
+    """The same, with its API key: `user, key = new_customer_with_key(...)`."""
+    return make_customer_with_key(prefix=prefix, email="", password=None, balance=balance)
 
 
 def unique_link(host: str = "tiktok.com") -> str:

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import EntryKind, LedgerEntry, Profile
 from orders.models import Order, OrderKind, OrderState
 from orders.services import orders_poll
+from tests.factories import placed_upstream_orders
 
 from .helpers import assert_state, balance_of
 
@@ -103,26 +104,9 @@ def test_polling_450_open_orders_makes_exactly_3_status_calls(
     sandbox: Any, customer: Any, catalog: Any
 ) -> None:
     # given 450 orders placed upstream (created directly: the placing path is tested elsewhere)
-    service = catalog[101]
-    orders = []
-    for n in range(450):
-        answer = sandbox.handle(
-            {"key": sandbox.key, "action": "add", "service": "101", "link": LINK, "quantity": "100"}
-        )
-        orders.append(
-            Order(
-                user=customer,
-                service=service,
-                link=LINK,
-                quantity=100,
-                rate=service.sell_rate,
-                charge=Decimal("1.00"),
-                state=OrderState.PLACED,
-                upstream_id=answer["order"],
-                idempotency_key=f"k{n}",
-            )
-        )
-    Order.objects.bulk_create(orders)
+    placed_upstream_orders(
+        sandbox, user=customer, service=catalog[101], count=450, keys="k", link=LINK
+    )
     sandbox.advance(60 + 30)
     # when they are polled
     result = orders_poll()
@@ -208,32 +192,9 @@ def test_a_poll_batch_runs_a_constant_number_of_queries(
 ) -> None:
     def queries_for(count: int) -> int:
         Order.objects.all().delete()
-        service = catalog[101]
-        rows = []
-        for n in range(count):
-            answer = sandbox.handle(
-                {
-                    "key": sandbox.key,
-                    "action": "add",
-                    "service": "101",
-                    "link": LINK,
-                    "quantity": "100",
-                }
-            )
-            rows.append(
-                Order(
-                    user=customer,
-                    service=service,
-                    link=LINK,
-                    quantity=100,
-                    rate=service.sell_rate,
-                    charge=Decimal("1.00"),
-                    state=OrderState.PLACED,
-                    upstream_id=answer["order"],
-                    idempotency_key=f"q{count}-{n}",
-                )
-            )
-        Order.objects.bulk_create(rows)
+        placed_upstream_orders(
+            sandbox, user=customer, service=catalog[101], count=count, keys=f"q{count}-", link=LINK
+        )
         sandbox.advance(90)  # all in progress, none finished
         with CaptureQueriesContext(connection) as captured:
             result = orders_poll()

@@ -24,6 +24,7 @@ from orders.services import (
     refill_request_many,
     requests_cycle,
 )
+from tests.factories import placed_upstream_orders
 
 from .helpers import assert_state, balance_of
 
@@ -271,27 +272,15 @@ def test_cancels_follow_the_upstreams_rules(
 
 
 def test_cancels_are_forwarded_in_batches_of_100(sandbox: Any, customer: Any, catalog: Any) -> None:
-    service = catalog[104]
-    rows = []
-    for n in range(150):
-        answer = sandbox.handle(
-            {"key": sandbox.key, "action": "add", "service": "104", "link": LINK, "quantity": "100"}
-        )
-        rows.append(
-            Order(
-                user=customer,
-                service=service,
-                link=LINK,
-                quantity=100,
-                rate=service.sell_rate,
-                charge=Decimal("1.00"),
-                state=OrderState.PLACED,
-                upstream_id=answer["order"],
-                upstream_status="Pending",
-                idempotency_key=f"c{n}",
-            )
-        )
-    Order.objects.bulk_create(rows)
+    placed_upstream_orders(
+        sandbox,
+        user=customer,
+        service=catalog[104],
+        count=150,
+        keys="c",
+        link=LINK,
+        upstream_status="Pending",
+    )
     ids = list(Order.objects.values_list("pk", flat=True))
     answers = cancel_request_many(user=customer, order_ids=ids)
     assert all(isinstance(answer, CancelRequest) for answer in answers.values())

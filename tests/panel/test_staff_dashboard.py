@@ -8,81 +8,48 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.services import customer_create, topup_request_create
+from billing.services import topup_request_create
 from catalog.models import PricingSettings, Service, SyncRun
 from orders.models import Order, OrderState
-from orders.services import order_forward, order_place, orders_poll
-from panel.money import quantize_rate
+from orders.services import orders_poll
 from panel.staff import money_chart, staff_money_by_day
-from panel.upstream.sandbox_catalog import CATALOG
+from tests.factories import make_customer, make_staff, place_order
 
 pytestmark = pytest.mark.django_db
 
 LINK = "https://tiktok.com/@shop/video/1"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def services() -> dict[int, Service]:
-    """The sandbox's services sold at cost x 1.5, keyed by upstream id."""
-    Service.objects.bulk_create(
-        Service(
-            upstream_id=entry["service"],
-            name=entry["name"],
-            type=entry["type"],
-            category=entry["category"],
-            cost_rate=Decimal(entry["rate"]),
-            sell_rate=quantize_rate(Decimal(entry["rate"]) * Decimal("1.5")),
-            min_quantity=entry["min"],
-            max_quantity=entry["max"],
-            dripfeed=entry["dripfeed"],
-            refill=entry["refill"],
-            days_refill=entry["days_refill"],
-            cancel=entry["cancel"],
-            avg_time_min=entry["avg_time_min"],
-        )
-        for entry in CATALOG
-    )
-    return {service.upstream_id: service for service in Service.objects.all()}
-
-
 @pytest.fixture
 def customer() -> Any:
-    user, _key = customer_create(
-        username="khach", email="khach@example.com", balance=Decimal("1000000")
-    )
-    return user
+    return make_customer(username="khach", password=None, balance="1000000")
 
 
 @pytest.fixture
 def staff(client: Any) -> Any:
-    user = get_user_model().objects.create_user("nhanvien", password="x", is_staff=True)
+    user = make_staff(username="nhanvien", email="", password="x")
     client.force_login(user)
     return user
 
 
 def _place(customer: Any, service: Service, quantity: int, *, forward: bool = True) -> Order:
-    order = order_place(user=customer, service_id=service.pk, link=LINK, quantity=quantity)
-    if forward:  # what the on-commit task does (on_commit never fires in a `db` test)
-        order_forward(order_id=order.pk)
-    return Order.objects.get(pk=order.pk)
+    """Placed, and forwarded unless not `forward` (the sandbox's catalog is the `catalog` fixture,
+    sold at cost x 1.5)."""
+    return place_order(
+        user=customer, service=service, link=LINK, quantity=quantity, forward=forward
+    )
 
 
 def test_profit_is_what_customers_kept_less_what_the_upstream_charged(
-    sandbox: Any, services: dict[int, Service], customer: Any
+    sandbox: Any, catalog: dict[int, Service], customer: Any
 ) -> None:
     # given one completed order, one partial (40% refunded, upstream refunds us as much)...
-    service = services[101]  # cost 3.70, sold at 5.55 per 1000
+    service = catalog[101]  # cost 3.70, sold at 5.55 per 1000
     completed = _place(customer, service, 1000)
     partial = _place(customer, service, 1000)
     sandbox.set_fate(partial.upstream_id, status="Partial", remains=400)
@@ -110,11 +77,11 @@ def test_profit_is_what_customers_kept_less_what_the_upstream_charged(
 
 
 def test_a_failed_order_costs_nothing_and_earns_nothing(
-    sandbox: Any, services: dict[int, Service], customer: Any
+    sandbox: Any, catalog: dict[int, Service], customer: Any
 ) -> None:
     # given an order the upstream refuses (refunded in full by the forward)
     sandbox.inject_fault("add", "raw_answer", body={"error": "Link is invalid"})
-    order = _place(customer, services[101], 1000)
+    order = _place(customer, catalog[101], 1000)
     assert order.state == OrderState.FAILED
 
     summary = staff_money_by_day()
@@ -124,10 +91,10 @@ def test_a_failed_order_costs_nothing_and_earns_nothing(
 
 
 def test_days_are_the_shops_days_in_ho_chi_minh_city(
-    sandbox: Any, services: dict[int, Service], customer: Any
+    sandbox: Any, catalog: dict[int, Service], customer: Any
 ) -> None:
     # given an order placed at 00:30 in Ho Chi Minh City, which is still "yesterday" in UTC
-    order = _place(customer, services[101], 1000, forward=False)
+    order = _place(customer, catalog[101], 1000, forward=False)
     today = timezone.localdate()
     just_after_midnight = timezone.make_aware(
         datetime.combine(today, datetime.min.time()) + timedelta(minutes=30)
@@ -162,12 +129,12 @@ def test_staff_without_a_second_factor_are_sent_to_the_admin_login_when_it_is_re
 
 
 def test_the_dashboard_shows_money_orders_and_what_needs_attention(
-    client: Any, staff: Any, sandbox: Any, services: dict[int, Service], customer: Any
+    client: Any, staff: Any, sandbox: Any, catalog: dict[int, Service], customer: Any
 ) -> None:
     # given orders, one held for review, a pending top-up, a low upstream balance, a flagged
     # service and a failed last sync
-    _place(customer, services[101], 1000)
-    review = _place(customer, services[101], 1000, forward=False)
+    _place(customer, catalog[101], 1000)
+    review = _place(customer, catalog[101], 1000, forward=False)
     Order.objects.filter(pk=review.pk).update(state=OrderState.REVIEW)
     topup_request_create(user=customer, amount=Decimal("200000"))
     PricingSettings.objects.update_or_create(pk=1, defaults={"upstream_balance_warning": 500000})
@@ -177,7 +144,7 @@ def test_the_dashboard_shows_money_orders_and_what_needs_attention(
     SyncRun.objects.create(
         kind=SyncRun.Kind.FULL, ok=False, finished_at=timezone.now(), message="upstream down"
     )
-    Service.objects.filter(pk=services[104].pk).update(flagged=True)
+    Service.objects.filter(pk=catalog[104].pk).update(flagged=True)
 
     response = client.get(reverse("staff_dashboard"))
 
@@ -191,7 +158,7 @@ def test_the_dashboard_shows_money_orders_and_what_needs_attention(
     assert response.context["attention"].topups_pending == 1
     assert 'data-testid="upstream-balance-warning"' in page and "100.000 ₫" in page
     assert "upstream down" in page  # the last sync failed, and why
-    assert services[104].name in page
+    assert catalog[104].name in page
     assert reverse("admin:catalog_service_changelist") + "?flagged__exact=1" in page
     assert response.context["money"].revenue == Decimal("11.10")
 
@@ -206,19 +173,19 @@ def test_the_dashboard_costs_the_same_queries_for_few_or_many_orders(
     client: Any,
     staff: Any,
     sandbox: Any,
-    services: dict[int, Service],
+    catalog: dict[int, Service],
     customer: Any,
     django_assert_max_num_queries: Any,
 ) -> None:
     url = reverse("staff_dashboard")
-    _place(customer, services[101], 1000)
+    _place(customer, catalog[101], 1000)
     client.get(url)  # warm: the pricing settings row is created on first read
     with CaptureQueriesContext(connection) as few:
         assert client.get(url).status_code == 200
 
     # given many more orders, over several days, of several states
     for n in range(12):
-        order = _place(customer, services[101 + n % 3], 1000, forward=n % 2 == 0)
+        order = _place(customer, catalog[101 + n % 3], 1000, forward=n % 2 == 0)
         Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=n))
     SyncRun.objects.create(kind=SyncRun.Kind.FULL, ok=True, finished_at=timezone.now())
     Service.objects.filter(upstream_id__in=[104, 105]).update(flagged=True)

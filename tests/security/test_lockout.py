@@ -11,8 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from panel.security import client_ip
+from tests.factories import PASSWORD
 
-from .conftest import PASSWORD, new_customer, new_staff
+from .conftest import new_customer, new_staff
 
 pytestmark = [pytest.mark.axes, pytest.mark.django_db]
 

@@ -11,7 +11,9 @@ from django.http import HttpResponseRedirect
 from django.test import Client
 from django.urls import reverse
 
-from .conftest import PASSWORD, World, logged_in, new_customer, new_staff
+from tests.factories import PASSWORD
+
+from .conftest import World, logged_in, new_customer, new_staff
 
 pytestmark = pytest.mark.django_db
 

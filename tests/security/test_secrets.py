@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from orders.models import Order
+from tests.factories import PASSWORD
 
-from .conftest import PASSWORD, World, new_customer
+from .conftest import World, new_customer
 
 UPSTREAM_KEY = "upstream-secret-7f3c9a1e5b"
 

@@ -18,7 +18,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .conftest import PASSWORD, logged_in, new_customer, new_staff, verified_client
+from tests.factories import PASSWORD
+
+from .conftest import logged_in, new_customer, new_staff, verified_client
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

@@ -35,6 +35,7 @@ bench: venv .env
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy panel catalog billing orders
 
 check-deploy: venv
 	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \

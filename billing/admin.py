@@ -8,7 +8,7 @@ who (`created_by`) and why (`memo`), and the admin's LogEntry history records th
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,12 +21,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from panel.http import AuthedRequest
 from panel.money import format_vnd
 
 from .forms import WalletAdjustForm
 from .models import ApiKey, LedgerEntry, TopUpRequest, Wallet
 from .selectors import wallets_with_entry_sums
 from .services import BillingError, TopUpNotPending, topup_confirm, topup_reject, wallet_adjust
+
+if TYPE_CHECKING:
+    from .selectors import WalletWithSums
 
 
 class ReadOnlyMixin:
@@ -55,7 +59,7 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email"]
     ordering = ["-updated_at"]
-    fields = [
+    fields = readonly_fields = (
         "user",
         "balance_vnd",
         "entries_sum_vnd",
@@ -63,8 +67,7 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
         "links",
-    ]
-    readonly_fields = fields
+    )
     actions = ["adjust_action"]
     show_full_result_count = False
 
@@ -83,11 +86,11 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return format_vnd(wallet.balance)
 
     @admin.display(description=_("sum of entries"), ordering="entries_sum")
-    def entries_sum_vnd(self, wallet: Wallet) -> str:
+    def entries_sum_vnd(self, wallet: WalletWithSums) -> str:
         return format_vnd(wallet.entries_sum)
 
     @admin.display(description=_("consistent"), boolean=True)
-    def consistent(self, wallet: Wallet) -> bool:
+    def consistent(self, wallet: WalletWithSums) -> bool:
         return wallet.balance == wallet.entries_sum
 
     @admin.display(description=_("links"))
@@ -126,7 +129,7 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def adjust_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
+    def adjust_view(self, request: AuthedRequest, wallet_id: int) -> HttpResponse:
         """An intermediate page: the amount (signed) and a required reason, then wallet_adjust."""
         if not self.has_adjust_permission(request):
             raise PermissionDenied
@@ -195,7 +198,7 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = 100
     # Counting a large ledger on every page view is the slow part; "Show all" counts on demand.
     show_full_result_count = False
-    fields = [
+    fields = readonly_fields = (
         "id",
         "wallet",
         "kind",
@@ -205,13 +208,12 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_by",
         "memo",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # The wallet list links here filtered to one wallet.
         return lookup in {"wallet__id__exact", "order__id__exact"} or super().lookup_allowed(
             lookup, value, request
@@ -245,7 +247,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["state", "created_at"]
     search_fields = ["reference", "user__username", "user__email"]
     list_select_related = ["user", "decided_by", "entry"]
-    fields = [
+    fields = readonly_fields = (
         "reference",
         "user",
         "amount",
@@ -255,8 +257,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "decided_at",
         "note",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
     actions = ["approve", "reject"]
     ordering = ["-created_at"]
 
@@ -274,7 +275,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(
         description=_("Approve: the money arrived, credit the customer"), permissions=["decide"]
     )
-    def approve(self, request: HttpRequest, queryset: QuerySet[TopUpRequest]) -> None:
+    def approve(self, request: AuthedRequest, queryset: QuerySet[TopUpRequest]) -> None:
         credited = refused = 0
         for topup in queryset.order_by("pk"):
             already = topup.state == TopUpRequest.State.APPROVED
@@ -299,7 +300,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
 
     @admin.action(description=_("Reject: the money never arrived"), permissions=["decide"])
-    def reject(self, request: HttpRequest, queryset: QuerySet[TopUpRequest]) -> None:
+    def reject(self, request: AuthedRequest, queryset: QuerySet[TopUpRequest]) -> None:
         rejected = 0
         for topup in queryset.order_by("pk"):
             try:
@@ -326,8 +327,7 @@ class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["prefix_shown", "user", "created_at", "last_used_at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "=prefix"]
-    fields = ["user", "prefix_shown", "created_at", "last_used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("user", "prefix_shown", "created_at", "last_used_at")
 
     @admin.display(description=_("starts with"))
     def prefix_shown(self, key: ApiKey) -> str:

@@ -8,7 +8,9 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+from panel.db import Digits
+
+MONEY: Digits = {"max_digits": 16, "decimal_places": 2}
 
 
 class Wallet(models.Model):

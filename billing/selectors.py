@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import (
@@ -28,7 +28,13 @@ from .models import EntryKind, LedgerEntry, TopUpRequest, Wallet
 from .vietqr import vietqr_payload
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
+    from django_stubs_ext import WithAnnotations
+
+    class _EntrySums(TypedDict):
+        entries_sum: Decimal
+
+    WalletWithSums = WithAnnotations[Wallet, _EntrySums]
 
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
 _ZERO = Value(Decimal("0.00"), output_field=_MONEY)
@@ -38,7 +44,7 @@ _TOLERANCE = Decimal("0.005")
 
 
 def ledger_entries_for_user(
-    *, user: AbstractBaseUser, kind: str | None = None
+    *, user: User, kind: str | None = None
 ) -> QuerySet[LedgerEntry]:
     """The customer's own entries, newest first, optionally of one kind, each with its top-up
     (one LEFT JOIN) for `LedgerEntry.description`; the page shows the order's id, not the order."""
@@ -48,11 +54,11 @@ def ledger_entries_for_user(
     return entries.order_by("-created_at", "-id")
 
 
-def topups_for_user(*, user: AbstractBaseUser) -> QuerySet[TopUpRequest]:
+def topups_for_user(*, user: User) -> QuerySet[TopUpRequest]:
     return TopUpRequest.objects.filter(user=user).order_by("-created_at", "-id")
 
 
-def wallets_with_entry_sums() -> QuerySet[Wallet]:
+def wallets_with_entry_sums() -> QuerySet[WalletWithSums]:
     """Wallets annotated with `entries_sum`, the sum of their ledger (what the balance must equal).
 
     A correlated subquery rather than a JOIN + GROUP BY: a page of 100 wallets sums only those

@@ -38,7 +38,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -108,13 +108,13 @@ def _positive(amount: Decimal | int | str) -> Decimal:
     return value
 
 
-def wallet_for_user(*, user: AbstractBaseUser) -> Wallet:
+def wallet_for_user(*, user: User) -> Wallet:
     """The user's wallet, created empty on first use (every customer has one)."""
     wallet, _created = Wallet.objects.get_or_create(user=user)
     return wallet
 
 
-def wallet_balance(*, user: AbstractBaseUser) -> Decimal:
+def wallet_balance(*, user: User) -> Decimal:
     """The user's balance now (zero without a wallet). A read: creates nothing, locks nothing."""
     balance = Wallet.objects.filter(user=user).values_list("balance", flat=True).first()
     return quantize_money(balance) if balance is not None else ZERO
@@ -124,7 +124,7 @@ def _locked_wallet(*, wallet_id: int) -> Wallet:
     return Wallet.objects.select_for_update().get(pk=wallet_id)
 
 
-def _locked_wallet_of(*, user: AbstractBaseUser) -> Wallet:
+def _locked_wallet_of(*, user: User) -> Wallet:
     """The user's wallet, locked: one query when it exists (every customer's does)."""
     wallet = Wallet.objects.select_for_update().filter(user=user).first()
     if wallet is None:
@@ -138,7 +138,7 @@ def _write(
     kind: str,
     amount: Decimal,
     order_id: int | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     memo: str = "",
 ) -> LedgerEntry:
     """Apply `amount` to a wallet already locked by the caller, and record it."""
@@ -163,10 +163,10 @@ def _write(
 @transaction.atomic
 def wallet_deposit(
     *,
-    user: AbstractBaseUser,
+    user: User,
     amount: Decimal,
     memo: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> LedgerEntry:
     """Credit money the customer paid in (a top-up)."""
     value = _positive(amount)
@@ -178,7 +178,7 @@ def wallet_deposit(
 
 @transaction.atomic
 def wallet_charge(
-    *, user: AbstractBaseUser, amount: Decimal, order_id: int, memo: str = ""
+    *, user: User, amount: Decimal, order_id: int, memo: str = ""
 ) -> LedgerEntry:
     """Take an order's price from the customer's wallet.
 
@@ -197,7 +197,7 @@ def wallet_charge(
 
 @transaction.atomic
 def wallet_refund(
-    *, order_id: int, amount: Decimal, memo: str = "", created_by: AbstractBaseUser | None = None
+    *, order_id: int, amount: Decimal, memo: str = "", created_by: User | None = None
 ) -> LedgerEntry | None:
     """Give back what an order did not deliver, at most once and never more than it cost.
 
@@ -243,7 +243,7 @@ def wallet_refund(
 
 @transaction.atomic
 def wallet_adjust(
-    *, user: AbstractBaseUser, amount: Decimal, memo: str, created_by: AbstractBaseUser | None
+    *, user: User, amount: Decimal, memo: str, created_by: User | None
 ) -> LedgerEntry:
     """An admin's credit (positive) or debit (negative), with a required reason.
 
@@ -278,7 +278,7 @@ def _new_reference() -> str:
     )
 
 
-def topup_request_create(*, user: AbstractBaseUser, amount: Decimal) -> TopUpRequest:
+def topup_request_create(*, user: User, amount: Decimal) -> TopUpRequest:
     """A request to top up by bank transfer, with a fresh unique transfer reference.
 
     Nothing is credited: the money arrives at the bank, and an admin (or a bank notification)
@@ -311,7 +311,7 @@ def topup_request_create(*, user: AbstractBaseUser, amount: Decimal) -> TopUpReq
 
 
 @transaction.atomic
-def topup_confirm(*, topup_id: int, confirmed_by: AbstractBaseUser | None) -> LedgerEntry:
+def topup_confirm(*, topup_id: int, confirmed_by: User | None) -> LedgerEntry:
     """Credit a top-up request exactly once, however many times (even concurrently) it is called.
 
     The request row is locked first: a second caller waits, then finds it approved and gets the
@@ -320,6 +320,7 @@ def topup_confirm(*, topup_id: int, confirmed_by: AbstractBaseUser | None) -> Le
     topup = TopUpRequest.objects.select_for_update().select_related("user").get(pk=topup_id)
     if topup.state == TopUpRequest.State.APPROVED:
         # An approved request always has its entry (constraint topup_approved_has_entry).
+        assert topup.entry_id is not None
         return LedgerEntry.objects.get(pk=topup.entry_id)
     if topup.state != TopUpRequest.State.PENDING:
         raise TopUpNotPending(
@@ -343,7 +344,7 @@ def topup_confirm(*, topup_id: int, confirmed_by: AbstractBaseUser | None) -> Le
 
 @transaction.atomic
 def topup_reject(
-    *, topup_id: int, rejected_by: AbstractBaseUser | None, note: str = ""
+    *, topup_id: int, rejected_by: User | None, note: str = ""
 ) -> TopUpRequest:
     """Close a top-up request whose money never arrived. Rejecting twice is harmless; a credited
     request cannot be rejected (take money back with an adjustment instead)."""
@@ -370,7 +371,7 @@ def hash_api_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_key_regenerate(*, user: AbstractBaseUser) -> str:
+def api_key_regenerate(*, user: User) -> str:
     """Issue a new key for the user, replacing any old one. The raw key is returned, not stored."""
     raw = secrets.token_hex(32)
     ApiKey.objects.update_or_create(
@@ -379,7 +380,7 @@ def api_key_regenerate(*, user: AbstractBaseUser) -> str:
     return raw
 
 
-def api_key_user(*, raw: str) -> AbstractBaseUser | None:
+def api_key_user(*, raw: str) -> User | None:
     """The active user owning this key, or None.
 
     The lookup is by the SHA-256 of the key (an index hit); comparing the stored digest again
@@ -394,7 +395,7 @@ def api_key_user(*, raw: str) -> AbstractBaseUser | None:
     return key.user
 
 
-def touch_api_key(*, user: AbstractBaseUser) -> None:
+def touch_api_key(*, user: User) -> None:
     """Record that the key was used; at most one write a minute, not one per API call."""
     now = timezone.now()
     ApiKey.objects.filter(user=user).exclude(last_used_at__gt=now - timedelta(minutes=1)).update(
@@ -411,8 +412,8 @@ def customer_create(
     email: str = "",
     password: str | None = None,
     balance: Decimal | None = None,
-    created_by: AbstractBaseUser | None = None,
-) -> tuple[AbstractBaseUser, str]:
+    created_by: User | None = None,
+) -> tuple[User, str]:
     """Create a customer with a wallet, a profile and an API key; returns (user, raw API key).
 
     An opening balance is a deposit entry like any other. Without a password the account
@@ -424,7 +425,8 @@ def customer_create(
         user_model.username_validator(username)
     except ValidationError as exc:
         raise BillingError(" ".join(exc.messages)) from exc
-    if not username or len(username) > user_model._meta.get_field("username").max_length:
+    max_length = user_model._meta.get_field("username").max_length
+    if not username or (max_length is not None and len(username) > max_length):
         raise BillingError(_("The username must be 1 to 150 characters."))
     if user_model.objects.filter(username__iexact=username).exists():
         raise BillingError(_("A user named %(username)s already exists.") % {"username": username})
@@ -449,7 +451,7 @@ def customer_create(
     return user, raw_key
 
 
-def profile_for_user(*, user: AbstractBaseUser) -> Profile:
+def profile_for_user(*, user: User) -> Profile:
     """The user's preferences, created with defaults for accounts made outside customer_create."""
     profile, _created = Profile.objects.get_or_create(user=user)
     return profile
@@ -458,7 +460,7 @@ def profile_for_user(*, user: AbstractBaseUser) -> Profile:
 @transaction.atomic
 def profile_update(
     *,
-    user: AbstractBaseUser,
+    user: User,
     email: str,
     language: str,
     notify_completed: bool,

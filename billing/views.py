@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from panel.http import AuthedRequest
+
 from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
 from .models import ApiKey, TopUpRequest
 from .selectors import ledger_entries_for_user, topup_qr_payload, topups_for_user
@@ -75,7 +77,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache  # the page may carry a freshly issued API key
 @require_http_methods(["GET", "POST"])
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthedRequest) -> HttpResponse:
     user = request.user
     profile = profile_for_user(user=user)
     if request.method == "POST":
@@ -133,14 +135,14 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
 
 @login_required
 @require_POST
-def api_key_regenerate_view(request: HttpRequest) -> HttpResponse:
+def api_key_regenerate_view(request: AuthedRequest) -> HttpResponse:
     request.session[NEW_API_KEY_SESSION_KEY] = api_key_regenerate(user=request.user)
     messages.success(request, _("A new API key was issued; the old one no longer works."))
     return redirect("billing:account")
 
 
 @login_required
-def transactions(request: HttpRequest) -> HttpResponse:
+def transactions(request: AuthedRequest) -> HttpResponse:
     filter_form = EntryFilterForm(request.GET)
     kind = filter_form.cleaned_data["kind"] if filter_form.is_valid() else ""
     entries = ledger_entries_for_user(user=request.user, kind=kind or None)
@@ -155,7 +157,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def topup(request: HttpRequest) -> HttpResponse:
+def topup(request: AuthedRequest) -> HttpResponse:
     form = TopUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -175,7 +177,7 @@ def topup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def topup_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def topup_detail(request: AuthedRequest, reference: str) -> HttpResponse:
     topup_request = get_object_or_404(TopUpRequest, reference=reference, user=request.user)
     qr_ok = True
     try:
@@ -189,7 +191,7 @@ def topup_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
-def topup_qr(request: HttpRequest, reference: str) -> HttpResponse:
+def topup_qr(request: AuthedRequest, reference: str) -> HttpResponse:
     """The top-up's VietQR code as an SVG image, drawn here (never by a third-party service)."""
     topup_request = get_object_or_404(
         TopUpRequest, reference=reference, user=request.user, state=TopUpRequest.State.PENDING

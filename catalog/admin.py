@@ -8,10 +8,11 @@ rules' precedence in one place. Upstream fields are read-only: the next sync wou
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery
 from django.forms.models import BaseInlineFormSet
@@ -19,10 +20,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from panel.http import AuthedRequest
 from panel.money import format_vnd
 
 from .forms import SetMarkupForm
@@ -191,13 +193,13 @@ class ServiceAdmin(admin.ModelAdmin):
             service_ids=[obj.pk],
             markup_percent=form.cleaned_data.get("markup_percent"),
             fixed_rate=form.cleaned_data.get("fixed_rate"),
-            changed_by=request.user,
+            changed_by=cast(AuthedRequest, request).user,  # the admin site lets in staff only
         )
 
     # ------------------------------------------------------------------ actions
 
     @admin.action(description=_("Pause selected services"), permissions=["change"])
-    def pause_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+    def pause_selected(self, request: AuthedRequest, queryset: QuerySet[Service]) -> None:
         count = service_pause(
             service_ids=queryset.values_list("pk", flat=True), changed_by=request.user
         )
@@ -206,7 +208,7 @@ class ServiceAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description=_("Resume selected services"), permissions=["change"])
-    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+    def resume_selected(self, request: AuthedRequest, queryset: QuerySet[Service]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         count = service_resume(service_ids=ids, changed_by=request.user)
         self.message_user(
@@ -228,7 +230,7 @@ class ServiceAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description=_("Reprice selected services from the rules"), permissions=["change"])
-    def reprice_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+    def reprice_selected(self, request: AuthedRequest, queryset: QuerySet[Service]) -> None:
         count = catalog_reprice(
             service_ids=queryset.values_list("pk", flat=True), changed_by=request.user
         )
@@ -237,7 +239,9 @@ class ServiceAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description=_("Set markup or fixed price…"), permissions=["change"])
-    def set_markup(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
+    def set_markup(
+        self, request: AuthedRequest, queryset: QuerySet[Service]
+    ) -> HttpResponse | None:
         form = SetMarkupForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             markup_percent, fixed_rate = form.rules()
@@ -260,7 +264,7 @@ class ServiceAdmin(admin.ModelAdmin):
             "services": queryset[:50],
             "count": queryset.count(),
             "selected": queryset.values_list("pk", flat=True),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "catalog/admin/set_markup.html", context)
 
@@ -285,7 +289,9 @@ class ServiceAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 format_html(
-                    _('Catalog sync queued. Its result appears in <a href="{}">catalog syncs</a>.'),
+                    gettext(
+                        'Catalog sync queued. Its result appears in <a href="{}">catalog syncs</a>.'
+                    ),
                     reverse("admin:catalog_syncrun_changelist"),
                 ),
             )
@@ -457,7 +463,8 @@ def _reprice_and_report(
         service_ids = list(
             Service.objects.filter(category__in=categories).values_list("pk", flat=True)
         )
-    count = catalog_reprice(service_ids=service_ids, changed_by=request.user)
+    # The admin site lets in staff only.
+    count = catalog_reprice(service_ids=service_ids, changed_by=cast(AuthedRequest, request).user)
     messages.info(request, ngettext("%d service repriced.", "%d services repriced.", count) % count)
 
 

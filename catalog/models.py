@@ -10,7 +10,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-RATE = {"max_digits": 14, "decimal_places": 4}
+from panel.db import Digits
+
+RATE: Digits = {"max_digits": 14, "decimal_places": 4}
 
 
 class ServiceType(models.TextChoices):

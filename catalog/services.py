@@ -44,7 +44,7 @@ from .mapping import platform_for, service_type_for, upstream_status_for
 from .models import CategoryMarkup, PauseReason, PriceChange, PricingSettings, Service, SyncRun
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class _Writer:
 
     now: datetime
     sync: SyncRun | None = None
-    changed_by: AbstractBaseUser | None = None
+    changed_by: User | None = None
     changed: dict[int, Service] = field(default_factory=dict)
     fields: set[str] = field(default_factory=set)
     history: list[PriceChange] = field(default_factory=list)
@@ -518,7 +518,7 @@ def _write_services(
     *,
     service_ids: Iterable[int] | None,
     change: Callable[[Service], Sequence[str] | None],
-    changed_by: AbstractBaseUser | None,
+    changed_by: User | None,
 ) -> int:
     """Load services (all when `service_ids` is None), let `change` edit each in memory, reprice
     them, and write what differs in constant queries. Returns how many services changed."""
@@ -544,7 +544,7 @@ def _write_services(
 
 
 def catalog_reprice(
-    *, service_ids: Iterable[int] | None = None, changed_by: AbstractBaseUser | None = None
+    *, service_ids: Iterable[int] | None = None, changed_by: User | None = None
 ) -> int:
     """Recompute sell rates (all services, or these) from the current rules; called whenever a
     rule changes in the admin. Returns how many services changed."""
@@ -553,7 +553,7 @@ def catalog_reprice(
     )
 
 
-def service_pause(*, service_ids: Iterable[int], changed_by: AbstractBaseUser | None = None) -> int:
+def service_pause(*, service_ids: Iterable[int], changed_by: User | None = None) -> int:
     """Stop selling these services until an admin resumes them (no sync lists them again)."""
 
     def pause(service: Service) -> None:
@@ -564,7 +564,7 @@ def service_pause(*, service_ids: Iterable[int], changed_by: AbstractBaseUser | 
 
 
 def service_resume(
-    *, service_ids: Iterable[int], changed_by: AbstractBaseUser | None = None
+    *, service_ids: Iterable[int], changed_by: User | None = None
 ) -> int:
     """List these services again (held for review or paused). The pricing policy still applies:
     a fixed price below cost with the "pause" policy stays paused; a vanished service stays
@@ -582,7 +582,7 @@ def service_set_markup(
     service_ids: Iterable[int],
     markup_percent: Decimal | None,
     fixed_rate: Decimal | None,
-    changed_by: AbstractBaseUser | None = None,
+    changed_by: User | None = None,
 ) -> int:
     """Set (or clear, with None) the service-level rules, and reprice. A fixed rate wins over a
     percentage, so setting one keeps the other as it was only if given."""

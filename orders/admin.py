@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
 from billing.models import EntryKind, LedgerEntry
+from panel.http import AuthedRequest
 from panel.money import format_vnd
 
 from .models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
@@ -204,7 +206,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Attach the upstream order id (review)"))
     def attach_upstream_id(
-        self, request: HttpRequest, queryset: QuerySet[Order]
+        self, request: AuthedRequest, queryset: QuerySet[Order]
     ) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(
@@ -236,12 +238,12 @@ class OrderAdmin(admin.ModelAdmin):
                 "order": order,
                 "form": form,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             },
         )
 
     @admin.action(description=_("Send again (checked: not placed upstream)"))
-    def send_again(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    def send_again(self, request: AuthedRequest, queryset: QuerySet[Order]) -> None:
         self._each(
             request,
             queryset,
@@ -253,7 +255,7 @@ class OrderAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description=_("Fail and refund in full"))
-    def fail_and_refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    def fail_and_refund(self, request: AuthedRequest, queryset: QuerySet[Order]) -> None:
         self._each(
             request,
             queryset,

@@ -8,8 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-RATE = {"max_digits": 14, "decimal_places": 4}
+from panel.db import Digits
+
+MONEY: Digits = {"max_digits": 16, "decimal_places": 2}
+RATE: Digits = {"max_digits": 14, "decimal_places": 4}
 
 
 class OrderKind(models.TextChoices):

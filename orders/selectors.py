@@ -20,7 +20,7 @@ from .models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
 from .policy import OPEN_REFILL_STATES, cancel_refusal, public_status, refill_refusal
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 __all__ = [
     "OrderRow",
@@ -46,12 +46,12 @@ R = RefillRequest.State
 _PENDING_STATES = (S.QUEUED, S.SENDING, S.REVIEW)
 
 
-def orders_for_user(*, user: AbstractBaseUser) -> QuerySet[Order]:
+def orders_for_user(*, user: User) -> QuerySet[Order]:
     """The user's orders, newest first, with their service (the only way pages reach orders)."""
     return Order.objects.filter(user=user).select_related("service")
 
 
-def order_for_user(*, user: AbstractBaseUser, order_id: object) -> Order | None:
+def order_for_user(*, user: User, order_id: object) -> Order | None:
     """One of the user's orders, or None (another customer's order is indistinguishable from
     one that does not exist)."""
     pk = rules.as_int(order_id)
@@ -60,7 +60,7 @@ def order_for_user(*, user: AbstractBaseUser, order_id: object) -> Order | None:
     return orders_for_user(user=user).filter(pk=pk).first()
 
 
-def order_statuses(*, user: AbstractBaseUser, order_ids: Iterable[object]) -> dict[int, Order]:
+def order_statuses(*, user: User, order_ids: Iterable[object]) -> dict[int, Order]:
     """The user's orders among `order_ids` (up to the API's 200), in one query; ids that are
     not the user's, or not integers, are absent."""
     ids = {pk for pk in (rules.as_int(raw) for raw in order_ids) if pk is not None and pk > 0}
@@ -81,7 +81,7 @@ _STATUS_FILTERS: dict[str, Q] = {
 }
 
 
-def orders_list(*, user: AbstractBaseUser, status: str = "", search: str = "") -> QuerySet[Order]:
+def orders_list(*, user: User, status: str = "", search: str = "") -> QuerySet[Order]:
     """The orders page: filtered by public status, searched by link or id, annotated with what
     the refill and cancel buttons need (two EXISTS subqueries, not a query per row)."""
     queryset = orders_for_user(user=user).annotate(
@@ -235,7 +235,7 @@ def order_row(
     )
 
 
-def order_detail(*, user: AbstractBaseUser, order_id: object) -> OrderRow | None:
+def order_detail(*, user: User, order_id: object) -> OrderRow | None:
     """An order of the user's with everything its page needs, or None."""
     pk = rules.as_int(order_id)
     if pk is None or pk <= 0:
@@ -256,7 +256,7 @@ def delivered(order: Order) -> int:
     return max(0, order.total_quantity - order.remains)
 
 
-def order_counts_by_status(*, user: AbstractBaseUser) -> dict[str, int]:
+def order_counts_by_status(*, user: User) -> dict[str, int]:
     """Orders per public status, in one grouped query."""
     counts = dict.fromkeys(rules.PUBLIC_STATUSES, 0)
     rows = (
@@ -271,7 +271,7 @@ def order_counts_by_status(*, user: AbstractBaseUser) -> dict[str, int]:
     return counts
 
 
-def spending_by_day(*, user: AbstractBaseUser, days: int = 30) -> list[tuple[date, Decimal]]:
+def spending_by_day(*, user: User, days: int = 30) -> list[tuple[date, Decimal]]:
     """What the user spent per day over the last `days` days (charges less refunds, by the day of
     the ledger entry, in the shop's time zone), every day present, oldest first. One query."""
     from billing.models import EntryKind, LedgerEntry
@@ -296,7 +296,7 @@ def spending_by_day(*, user: AbstractBaseUser, days: int = 30) -> list[tuple[dat
     ]
 
 
-def refills_for_user(*, user: AbstractBaseUser) -> QuerySet[RefillRequest]:
+def refills_for_user(*, user: User) -> QuerySet[RefillRequest]:
     return RefillRequest.objects.filter(order__user=user).select_related("order__service")
 
 
@@ -312,7 +312,7 @@ def public_refill_status(refill: RefillRequest) -> str:
 
 
 def refill_statuses(
-    *, user: AbstractBaseUser, ids: Iterable[object], by_order: bool = False
+    *, user: User, ids: Iterable[object], by_order: bool = False
 ) -> dict[int, RefillRequest]:
     """The user's refills in one query, keyed by the id asked.
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -53,7 +53,7 @@ from .policy import OPEN_REFILL_STATES, cancel_refusal, refill_refusal
 from .states import FINAL_STATES, order_transition
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def _check_order(
     return _Checked(service, kind, clean_link, count)
 
 
-def _find_by_key(*, user: AbstractBaseUser, key: str, fingerprint: str) -> Order | None:
+def _find_by_key(*, user: User, key: str, fingerprint: str) -> Order | None:
     existing = Order.objects.filter(user=user, idempotency_key=key).first()
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise OrderRejected("idempotency_reused")
@@ -199,17 +199,19 @@ def _find_by_key(*, user: AbstractBaseUser, key: str, fingerprint: str) -> Order
 
 def order_place(
     *,
-    user: AbstractBaseUser,
-    service_id: int,
+    user: User,
+    service_id: int | str,
     link: str,
-    quantity: int | None = None,
+    quantity: int | str | None = None,
     comments: str | None = None,
     username: str | None = None,
-    runs: int | None = None,
-    interval: int | None = None,
+    runs: int | str | None = None,
+    interval: int | str | None = None,
     idempotency_key: str | None = None,
 ) -> Order:
     """Validate, charge and queue an order; the forward is enqueued after commit.
+
+    The numbers may come as given (strings from the API and mass orders): they are validated.
 
     Raises OrderRejected (nothing charged) with the API's wording. With an idempotency key, the
     same key and parameters return the order placed the first time; the same key with other
@@ -298,7 +300,7 @@ class MassLineResult:
     display: str | None = None  # the same, for a person
 
 
-def orders_place_mass(*, user: AbstractBaseUser, text: str) -> list[MassLineResult]:
+def orders_place_mass(*, user: User, text: str) -> list[MassLineResult]:
     """One order per line, `service_id|link|quantity`; every line reported, the valid ones placed.
 
     Each line is its own transaction: a bad or unaffordable line never undoes the others.
@@ -336,7 +338,7 @@ def _finish(
     to: str,
     refund: Decimal,
     reason: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     changes: dict[str, Any] | None = None,
 ) -> bool:
     """An order's end: the state change, its refund and the notice, committed together."""
@@ -835,7 +837,7 @@ def _ids(order_ids: Iterable[object]) -> list[int | None]:
 
 
 def _refills_many(
-    *, user: AbstractBaseUser, order_ids: Iterable[object]
+    *, user: User, order_ids: Iterable[object]
 ) -> dict[int, RefillRequest | OrderRejected]:
     wanted = _ids(order_ids)
     ids = {value for value in wanted if value is not None and value > 0}
@@ -893,7 +895,7 @@ def _insert_all(rows: list[Any]) -> list[Any]:
 
 
 def refill_request_many(
-    *, user: AbstractBaseUser, order_ids: Iterable[int]
+    *, user: User, order_ids: Iterable[int]
 ) -> dict[int, RefillRequest | str]:
     """Ask for refills of many of the user's orders in a constant number of queries (the API's
     `refill` with up to 100 ids).
@@ -908,7 +910,7 @@ def refill_request_many(
     }
 
 
-def refill_request(*, user: AbstractBaseUser, order_id: int) -> RefillRequest:
+def refill_request(*, user: User, order_id: int) -> RefillRequest:
     """Ask for a refill of one of the user's orders; raises OrderRejected."""
     answer = _refills_many(user=user, order_ids=[order_id]).get(rules.as_int(order_id) or -1)
     if isinstance(answer, RefillRequest):
@@ -917,7 +919,7 @@ def refill_request(*, user: AbstractBaseUser, order_id: int) -> RefillRequest:
 
 
 def _cancels_many(
-    *, user: AbstractBaseUser, order_ids: Iterable[object]
+    *, user: User, order_ids: Iterable[object]
 ) -> dict[int, CancelRequest | OrderRejected]:
     wanted = _ids(order_ids)
     ids = {value for value in wanted if value is not None and value > 0}
@@ -938,8 +940,8 @@ def _cancels_many(
             if order is None
             else cancel_refusal(order, has_cancel_request=order_id in asked)
         )
-        if code is not None:
-            answers[order_id] = OrderRejected(code)
+        if order is None or code is not None:
+            answers[order_id] = OrderRejected(code or "order_id")
             continue
         if order.state == S.QUEUED:
             answers[order_id] = _cancel_before_sending(order, user)
@@ -952,7 +954,7 @@ def _cancels_many(
     return answers
 
 
-def _cancel_before_sending(order: Order, user: AbstractBaseUser) -> CancelRequest | OrderRejected:
+def _cancel_before_sending(order: Order, user: User) -> CancelRequest | OrderRejected:
     """A queued order has not left the shop: cancel it here, with a full refund. The claim is
     the same conditional UPDATE a forwarding worker uses, so exactly one of them wins."""
     try:
@@ -975,7 +977,7 @@ def _cancel_before_sending(order: Order, user: AbstractBaseUser) -> CancelReques
 
 
 def cancel_request_many(
-    *, user: AbstractBaseUser, order_ids: Iterable[int]
+    *, user: User, order_ids: Iterable[int]
 ) -> dict[int, CancelRequest | str]:
     """Ask to cancel many of the user's orders (the API's `cancel` with up to 100 ids).
 
@@ -990,7 +992,7 @@ def cancel_request_many(
     }
 
 
-def cancel_request(*, user: AbstractBaseUser, order_id: int) -> CancelRequest:
+def cancel_request(*, user: User, order_id: int) -> CancelRequest:
     """Ask to cancel one of the user's orders; raises OrderRejected."""
     answer = _cancels_many(user=user, order_ids=[order_id]).get(rules.as_int(order_id) or -1)
     if isinstance(answer, CancelRequest):
@@ -1059,8 +1061,11 @@ def _claimed_batches(
         if not ids:
             return
         done.update(ids)
-        requests = list(model.objects.filter(pk__in=ids, state="sending").select_related("order"))
-        by_upstream = {request.order.upstream_id: request for request in requests}
+        requests: list[RefillRequest | CancelRequest] = list(
+            model.objects.filter(pk__in=ids, state="sending").select_related("order")
+        )
+        # The callers' queries select only orders with an upstream id.
+        by_upstream = {cast(int, request.order.upstream_id): request for request in requests}
         try:
             answers = send(orders=list(by_upstream))
         except UpstreamError as exc:
@@ -1279,7 +1284,7 @@ class OrderActionError(Exception):
     """A staff action that does not apply to the order as it is now."""
 
 
-def order_attach_upstream_id(*, order_id: int, upstream_id: int, actor: AbstractBaseUser) -> Order:
+def order_attach_upstream_id(*, order_id: int, upstream_id: int, actor: User) -> Order:
     """Review resolved: the upstream does have this order (found in its order list)."""
     order = Order.objects.get(pk=order_id)
     if order.state != S.REVIEW:
@@ -1306,7 +1311,7 @@ def order_attach_upstream_id(*, order_id: int, upstream_id: int, actor: Abstract
     return order
 
 
-def order_send_again(*, order_id: int, actor: AbstractBaseUser) -> Order:
+def order_send_again(*, order_id: int, actor: User) -> Order:
     """Review resolved: a person checked the upstream has no such order; send it again."""
     order = Order.objects.get(pk=order_id)
     if order.state != S.REVIEW:
@@ -1324,7 +1329,7 @@ def order_send_again(*, order_id: int, actor: AbstractBaseUser) -> Order:
     return order
 
 
-def order_fail_and_refund(*, order_id: int, actor: AbstractBaseUser) -> Order:
+def order_fail_and_refund(*, order_id: int, actor: User) -> Order:
     """Review (or a long wait for upstream funds) resolved by giving the customer's money back."""
     order = Order.objects.get(pk=order_id)
     if order.state not in (S.REVIEW, S.QUEUED):
@@ -1344,7 +1349,7 @@ def order_fail_and_refund(*, order_id: int, actor: AbstractBaseUser) -> Order:
 # =============================================================================== notices
 
 
-_NOTICE_FLAGS = {
+_NOTICE_FLAGS: dict[str, str] = {
     S.COMPLETED: "notify_completed",
     S.PARTIAL: "notify_partial",
     S.CANCELED: "notify_canceled",
@@ -1357,7 +1362,9 @@ def _wants(user_id: int, flag: str) -> bool:
 
     profile = Profile.objects.filter(user_id=user_id).first()
     if profile is None:
-        return bool(Profile._meta.get_field(flag).default)
+        field = Profile._meta.get_field(flag)
+        assert isinstance(field, models.Field)  # one of Profile's notify_* booleans
+        return bool(field.default)
     return bool(getattr(profile, flag))
 
 

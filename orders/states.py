@@ -16,7 +16,7 @@ from django.utils import timezone
 from .models import Order, OrderEvent, OrderState
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 S = OrderState
 
@@ -50,7 +50,7 @@ def order_transition(
     *,
     order: Order,
     to: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
     changes: dict[str, Any] | None = None,
 ) -> bool:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import order_refunded_amount
 from catalog.selectors import services_for_sale
+from panel.http import AuthedRequest
 
 from . import rules, selectors
 from .errors import OrderRejected
@@ -32,7 +33,7 @@ FRAGMENT_MAX_IDS = 100
 
 
 @login_required
-def order_new(request: HttpRequest) -> HttpResponse:
+def order_new(request: AuthedRequest) -> HttpResponse:
     services = list(services_for_sale())
     form = OrderForm(
         request.POST or None, initial={"service": rules.as_int(request.GET.get("service", ""))}
@@ -75,7 +76,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def order_mass(request: HttpRequest) -> HttpResponse:
+def order_mass(request: AuthedRequest) -> HttpResponse:
     form = MassOrderForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
@@ -91,7 +92,7 @@ def order_mass(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: AuthedRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     search = request.GET.get("q", "")[:200]
     page = Paginator(
@@ -112,7 +113,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def order_status_fragment(request: HttpRequest) -> JsonResponse:
+def order_status_fragment(request: AuthedRequest) -> JsonResponse:
     """Progress of the orders on the page, polled by static/js/orders.js: ?ids=1,2,3."""
     ids = [rules.as_int(raw) for raw in request.GET.get("ids", "").split(",")[:FRAGMENT_MAX_IDS]]
     wanted = [pk for pk in ids if pk is not None and pk > 0]
@@ -143,7 +144,7 @@ def order_status_fragment(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_detail(request: AuthedRequest, order_id: int) -> HttpResponse:
     row = selectors.order_detail(user=request.user, order_id=order_id)
     if row is None:
         raise Http404
@@ -163,7 +164,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @login_required
-def refill_list(request: HttpRequest) -> HttpResponse:
+def refill_list(request: AuthedRequest) -> HttpResponse:
     page = Paginator(selectors.refills_for_user(user=request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -190,7 +191,7 @@ def _back(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_refill(request: AuthedRequest, order_id: int) -> HttpResponse:
     if selectors.order_for_user(user=request.user, order_id=order_id) is None:
         raise Http404
     try:
@@ -204,7 +205,7 @@ def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_cancel(request: AuthedRequest, order_id: int) -> HttpResponse:
     if selectors.order_for_user(user=request.user, order_id=order_id) is None:
         raise Http404
     try:

@@ -48,7 +48,7 @@ from panel import ratelimit
 from panel.money import quantize_money, quantize_rate
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from catalog.models import Service
     from orders.models import Order
@@ -92,7 +92,7 @@ class _Encoded(str):
 
 
 Params = Mapping[str, str]
-Handler = Callable[["AbstractBaseUser", Params, HttpRequest], Any]
+Handler = Callable[["User", Params, HttpRequest], Any]
 
 
 # --- the endpoint --------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def request_params(request: HttpRequest) -> dict[str, str]:
     as urlencoded, as some PHP scripts send them) are all accepted. JSON numbers become their
     text and lists become comma-separated text, so `{"orders": [1, 2]}` means `orders=1,2`.
     """
-    params: dict[str, str] = dict(request.GET.items())
+    params: dict[str, str] = dict(request.GET.items())  # type: ignore[arg-type]  # a parsed QueryDict holds no empty lists
     if request.method != "POST":
         return params
     content_type = (request.content_type or "").lower()
@@ -163,11 +163,11 @@ def request_params(request: HttpRequest) -> dict[str, str]:
         if content_type == "application/json" or content_type.endswith("+json"):
             params.update(_json_fields(request.body))
         elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            params.update(request.POST.items())
+            params.update(request.POST.items())  # type: ignore[arg-type]  # a parsed QueryDict holds no empty lists
         elif request.body.lstrip().startswith(b"{"):  # JSON sent as text/plain or untyped
             params.update(_json_fields(request.body))
         elif request.body:
-            params.update(QueryDict(request.body, encoding=request.encoding).items())
+            params.update(QueryDict(request.body, encoding=request.encoding).items())  # type: ignore[arg-type]  # a parsed QueryDict holds no empty lists
     except (RequestDataTooBig, TooManyFieldsSent, ValueError):
         raise ApiError(INCORRECT_REQUEST) from None
     return params
@@ -329,12 +329,12 @@ def _int_or_text(value: object) -> int | str:
 # --- actions -------------------------------------------------------------------------------------
 
 
-def action_balance(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_balance(user: User, params: Params, request: HttpRequest) -> Any:
     balance = billing.wallet_balance(user=user)
     return {"balance": money_text(balance), "currency": settings.CURRENCY}
 
 
-def action_services(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_services(user: User, params: Params, request: HttpRequest) -> Any:
     """The services for sale, encoded once per catalog version and shared by every customer."""
     key = f"api-v2-services:{catalog.catalog_version()}"
     body = cache.get(key)
@@ -344,7 +344,7 @@ def action_services(user: AbstractBaseUser, params: Params, request: HttpRequest
     return _Encoded(body)
 
 
-def action_add(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_add(user: User, params: Params, request: HttpRequest) -> Any:
     """Place an order of any kind; the service's type decides which fields matter."""
     key = params.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
     order = order_services.order_place(
@@ -374,7 +374,7 @@ def _optional(params: Params, name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
-def action_status(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_status(user: User, params: Params, request: HttpRequest) -> Any:
     listed = _list_field(params, "orders")
     if listed is None:
         order_id = parse_id(params.get("order"))
@@ -392,14 +392,14 @@ def action_status(user: AbstractBaseUser, params: Params, request: HttpRequest) 
     return answer
 
 
-def _orders_of(user: AbstractBaseUser, ids: Iterable[int | None]) -> dict[int, Order]:
+def _orders_of(user: User, ids: Iterable[int | None]) -> dict[int, Order]:
     wanted = [order_id for order_id in ids if order_id is not None]
     if not wanted:
         return {}
     return order_selectors.order_statuses(user=user, order_ids=wanted)
 
 
-def action_refill(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_refill(user: User, params: Params, request: HttpRequest) -> Any:
     listed = _list_field(params, "orders")
     if listed is None:
         order_id = parse_id(params.get("order"))
@@ -412,7 +412,7 @@ def action_refill(user: AbstractBaseUser, params: Params, request: HttpRequest) 
     return [{"order": _item_id(item), "refill": _one_result(item, results)} for item in items]
 
 
-def action_cancel(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_cancel(user: User, params: Params, request: HttpRequest) -> Any:
     listed = _list_field(params, "orders")
     if listed is None:
         order_id = parse_id(params.get("order"))
@@ -426,7 +426,7 @@ def action_cancel(user: AbstractBaseUser, params: Params, request: HttpRequest) 
 
 
 def _many(
-    call: Callable[..., Mapping[int, Any]], user: AbstractBaseUser, items: list[str]
+    call: Callable[..., Mapping[int, Any]], user: User, items: list[str]
 ) -> Mapping[int, Any]:
     ids = [order_id for item in items if (order_id := parse_id(item)) is not None]
     return call(user=user, order_ids=ids) if ids else {}
@@ -445,7 +445,7 @@ def _one_result(item: str, results: Mapping[int, Any]) -> int | dict[str, str]:
     return order_id
 
 
-def action_refill_status(user: AbstractBaseUser, params: Params, request: HttpRequest) -> Any:
+def action_refill_status(user: User, params: Params, request: HttpRequest) -> Any:
     """A refill id is the order id (the document: "the Order ID that was submitted for refill");
     the status is that of the order's latest refill request."""
     listed = _list_field(params, "refills")
@@ -465,7 +465,7 @@ def action_refill_status(user: AbstractBaseUser, params: Params, request: HttpRe
     return answer
 
 
-def _refill_statuses(user: AbstractBaseUser, ids: Iterable[int | None]) -> dict[int, str]:
+def _refill_statuses(user: User, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = [order_id for order_id in ids if order_id is not None]
     if not wanted:
         return {}

@@ -12,11 +12,19 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
-from django.db.models import Case, Model, QuerySet, Value, When
+from django.db.models import Case, Field, Model, QuerySet, Value, When
+from django.db.models.options import Options
+
+
+class Digits(TypedDict):
+    """The precision of a `DecimalField`, shared by the fields of one kind (`**MONEY`)."""
+
+    max_digits: int
+    decimal_places: int
 
 
 def bulk_write[M: Model](queryset: QuerySet[M], objs: Sequence[M], fields: Sequence[str]) -> int:
@@ -51,7 +59,7 @@ def _write_from_values[M: Model](
     except FullResultSet:
         where, where_params = "", ()
     qn = connection.ops.quote_name
-    model_fields = [meta.pk, *(meta.get_field(name) for name in fields)]
+    model_fields = [meta.pk, *(_plain_field(meta, name) for name in fields)]
     # Typed placeholders: a column of NULLs (or of strings) must still match its target column.
     row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in model_fields) + ")"
     params: list[Any] = []
@@ -61,7 +69,7 @@ def _write_from_values[M: Model](
             for field in model_fields
         )
     table, new = qn(meta.db_table), qn("bulk_write_new")
-    columns = [qn(field.column) for field in model_fields]
+    columns = [qn(_column(field)) for field in model_fields]
     assignments = ", ".join(f"{column} = {new}.{column}" for column in columns[1:])
     rows = ", ".join([row] * len(objs))
     match = f"{table}.{columns[0]} = {new}.{columns[0]}" + (f" AND ({where})" if where else "")
@@ -74,6 +82,19 @@ def _write_from_values[M: Model](
         return cursor.rowcount
 
 
+def _plain_field(meta: Options[Any], name: str) -> Field[Any, Any]:
+    field = meta.get_field(name)
+    if not isinstance(field, Field):  # a reverse relation has no column of this table
+        raise TypeError(f"bulk_write writes plain fields only, not {name!r}")
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    if field.column is None:
+        raise TypeError(f"bulk_write writes plain fields only, not {field.name!r}")
+    return field.column
+
+
 def _write_grouped_case[M: Model](
     queryset: QuerySet[M], objs: Sequence[M], fields: Sequence[str]
 ) -> int:
@@ -83,7 +104,7 @@ def _write_grouped_case[M: Model](
     a field with a single new value needs no CASE at all."""
     connection = connections[queryset.db]
     meta = queryset.model._meta
-    model_fields = {name: meta.get_field(name) for name in fields}
+    model_fields = {name: _plain_field(meta, name) for name in fields}
     # Parameters per row, at worst: its id in one IN list and one distinct value per field, and
     # its id in the WHERE. PostgreSQL with client-side binding has no limit (None).
     limit = connection.features.max_query_params

@@ -17,7 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 BACKUP_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "Authenticator app"
@@ -25,7 +25,7 @@ BACKUP_NAME = "Backup codes"
 _PENDING_NAME = "Authenticator app (not confirmed yet)"
 
 
-def totp_device_pending(*, user: AbstractBaseUser) -> TOTPDevice:
+def totp_device_pending(*, user: User) -> TOTPDevice:
     """The unconfirmed authenticator being enrolled: the same one on every visit until it is
     confirmed, so that reloading the page does not invalidate a QR code already scanned."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
@@ -35,7 +35,7 @@ def totp_device_pending(*, user: AbstractBaseUser) -> TOTPDevice:
 
 
 def totp_device_confirm(
-    *, user: AbstractBaseUser, device: TOTPDevice, token: str
+    *, user: User, device: TOTPDevice, token: str
 ) -> list[str] | None:
     """Confirm `device` with a code from the app; None when the code is wrong.
 
@@ -54,7 +54,7 @@ def totp_device_confirm(
     return codes
 
 
-def otp_device_for_token(*, user: AbstractBaseUser, token: str) -> Device | None:
+def otp_device_for_token(*, user: User, token: str) -> Device | None:
     """Which of the user's confirmed devices a typed code is meant for: six digits are an
     authenticator code, anything else a backup code.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -20,6 +20,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from panel import otp_services
+from panel.http import AuthedRequest
 
 
 class ConfirmDeviceForm(forms.Form):
@@ -36,11 +37,11 @@ class ConfirmDeviceForm(forms.Form):
 @login_required
 @never_cache  # the page carries a secret (the QR code), and then the backup codes
 @require_http_methods(["GET", "POST"])
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if not user.is_staff:
         raise Http404  # customers have no admin to protect; the page does not exist for them
-    if user_has_device(user) and not user.is_verified():
+    if user_has_device(user) and not user.is_verified():  # type: ignore[attr-defined]  # set by OTPMiddleware
         return render(
             request,
             "security/two_factor_setup.html",

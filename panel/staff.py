@@ -14,6 +14,7 @@ counts only orders whose cost is settled, so an order not yet polled never shows
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -115,8 +116,8 @@ def staff_money_by_day(*, days: int = DAYS, today: date | None = None) -> MoneyS
     rows = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        money = by_day_paid.get(day, {})
-        counts = by_day_orders.get(day, {})
+        money: Mapping[str, Any] = by_day_paid.get(day, {})
+        counts: Mapping[str, Any] = by_day_orders.get(day, {})
         cost = counts.get("upstream_cost") or ZERO
         revenue = -(money.get("net") or ZERO)
         settled_revenue = -(money.get("net_settled") or ZERO)
@@ -169,7 +170,7 @@ def staff_order_counts() -> OrderCounts:
     }
     result = OrderCounts()
     for state in OrderState:
-        row = rows.get(state.value, {})
+        row: Mapping[str, Any] = rows.get(state.value, {})
         n = row.get("n", 0)
         result.states.append(
             StateCount(

@@ -9,9 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from panel.http import AuthedRequest
+
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     """The customer's home: balance (from the context processor), orders by status, recent
     orders, spending over 30 days as server-drawn SVG bars, and services slow right now."""
     from catalog.selectors import services_slow_now

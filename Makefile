@@ -33,7 +33,7 @@ test: venv .env
 bench: venv .env
 	BENCH_FULL=1 scripts/with-services $(BIN)/python -m pytest tests/bench $(PYTEST_ARGS)
 
-lint: venv
+lint: venv .env  # mypy's django-stubs plugin loads the settings
 	$(BIN)/ruff check .
 	$(BIN)/mypy panel catalog billing orders
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from panel.http import AuthedRequest
 
 from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
-from .models import ApiKey, TopUpRequest
+from .models import ApiKey, Profile, TopUpRequest
 from .selectors import ledger_entries_for_user, topup_qr_payload, topups_for_user
 from .services import (
     BillingError,
@@ -118,6 +120,20 @@ def account(request: AuthedRequest) -> HttpResponse:
         "new_api_key": request.session.pop(NEW_API_KEY_SESSION_KEY, None),
     }
     return render(request, "billing/account.html", context)
+
+
+class PanelLoginView(LoginView):
+    """Django's login, plus the customer's saved language: a customer who chose English on
+    one device finds English after logging in on another (the cookie alone is per browser)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        language = Profile.objects.filter(user=form.get_user()).values_list("language", flat=True)
+        chosen = language.first()
+        if chosen and chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            _set_language_cookie(response, chosen)
+        return response
 
 
 def _set_language_cookie(response: HttpResponse, language: str) -> None:

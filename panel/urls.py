@@ -6,11 +6,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from billing import views as billing_views
 from panel import api_v2, otp_views, staff, views
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Django's login with the customer's saved language; the other auth views as Django has them.
+    path("accounts/login/", billing_views.PanelLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Staff set up their second factor here before the admin lets them in (ADMIN_REQUIRE_2FA).

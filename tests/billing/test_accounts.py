@@ -271,3 +271,25 @@ def test_a_signed_in_customer_sees_the_balance_on_every_page(client: Client) -> 
         page := client.get(reverse("billing:transactions")).content.decode()
     )
     assert "1.234.567 ₫" in page
+
+
+@pytest.mark.axes
+@pytest.mark.vietnamese
+def test_logging_in_brings_back_the_language_the_customer_saved(client: Client) -> None:
+    """The language cookie is per browser; the saved preference follows the customer."""
+    user = make_customer(username="hoa")
+    Profile.objects.filter(user=user).update(language="en")
+
+    response = client.post(reverse("login"), {"username": "hoa", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.cookies["django_language"].value == "en"
+    assert "Dashboard" in client.get(reverse("dashboard")).content.decode()
+
+
+@pytest.mark.axes
+def test_a_failed_login_sets_no_language(client: Client) -> None:
+    make_customer(username="hoa")
+    response = client.post(reverse("login"), {"username": "hoa", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert "django_language" not in response.cookies

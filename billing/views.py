@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from panel import ratelimit
 from panel.http import AuthedRequest
 
 from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
@@ -53,6 +54,12 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Accounts are free to make, so a script could mint them by the thousand: a few a
+        # minute per client address is plenty for people sharing a NAT.
+        address = ratelimit.client_address(request)
+        if not ratelimit.hit(f"signup:{address}", limit=settings.SIGNUP_RATE_LIMIT_PER_MINUTE):
+            form.add_error(None, _("Too many sign-ups from your address. Try again in a minute."))
+            return render(request, "billing/signup.html", {"form": form}, status=429)
         try:
             user, raw_key = customer_create(
                 username=form.cleaned_data["username"],

@@ -282,6 +282,8 @@ if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
 # The panel's own API v2 for resellers (panel/api_v2.py). Limits per minute; 0 switches one off.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)  # per customer
 API_FAILED_AUTH_PER_MINUTE = env.int("API_FAILED_AUTH_PER_MINUTE", default=20)  # per client address
+# Sign-ups in the browser per client address (0 switches the limit off).
+SIGNUP_RATE_LIMIT_PER_MINUTE = env.int("SIGNUP_RATE_LIMIT_PER_MINUTE", default=5)
 # Proxies in front of the app that append to X-Forwarded-For: the client address (for the limits
 # above) is read that many entries from the right, never the spoofable left-most one.
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1 if SECURE_PROXY_SSL_HEADER else 0)

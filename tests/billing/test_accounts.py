@@ -293,3 +293,17 @@ def test_a_failed_login_sets_no_language(client: Client) -> None:
     response = client.post(reverse("login"), {"username": "hoa", "password": "wrong-password"})
     assert response.status_code == 200
     assert "django_language" not in response.cookies
+
+
+def test_sign_ups_from_one_address_are_limited_and_the_refused_one_creates_nothing(
+    client: Client, settings: object
+) -> None:
+    settings.SIGNUP_RATE_LIMIT_PER_MINUTE = 2  # type: ignore[attr-defined]
+    for name in ("mai", "minh"):
+        assert _signup(Client(), username=name, email=f"{name}@example.com").status_code == 302
+
+    response = _signup(client, username="my", email="my@example.com")
+
+    assert response.status_code == 429
+    assert "Too many sign-ups" in response.content.decode()
+    assert not get_user_model().objects.filter(username="my").exists()

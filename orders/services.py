@@ -22,6 +22,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import mail_admins
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -484,6 +486,30 @@ def _forward_placed(order: Order, upstream_id: int) -> str:
     return "review"
 
 
+OUT_OF_FUNDS_ALERT_KEY = "alert:upstream-out-of-funds"
+OUT_OF_FUNDS_ALERT_EVERY = 3600  # seconds: one e-mail an hour while orders keep waiting
+
+
+def _alert_staff_out_of_funds(message: str) -> None:
+    """E-mail the shop's ADMINS that the upstream account is empty, at most once an hour.
+
+    `cache.add` is the dedupe: only the first worker to see the refusal in the hour sends.
+    A mail failure is logged and never affects the order (it is already safely queued).
+    """
+    if not settings.ADMINS or not cache.add(OUT_OF_FUNDS_ALERT_KEY, 1, OUT_OF_FUNDS_ALERT_EVERY):
+        return
+    waiting = Order.objects.filter(state=S.QUEUED, waiting_for_funds=True).count()
+    try:
+        mail_admins(
+            "Upstream out of funds: orders are waiting",
+            f"The upstream refused an order with {message!r}. {waiting} order(s) wait for the "
+            "upstream account to be topped up; they are sent again automatically once its "
+            "balance covers them.",
+        )
+    except Exception:  # a broken mail setup must not break forwarding
+        logger.exception("could not e-mail the out-of-funds alert")
+
+
 def _forward_rejected(order: Order, message: str) -> str:
     if rules.is_upstream_out_of_funds(message):
         # The shop's upstream account is empty: not the customer's problem. The order waits,
@@ -500,6 +526,7 @@ def _forward_rejected(order: Order, message: str) -> str:
             # Not a failed attempt to reach the upstream: the give-up count starts afresh.
             changes={"waiting_for_funds": True, "send_attempts": 0},
         )
+        _alert_staff_out_of_funds(message)
         return "waiting_for_funds"
     _finish(
         order=order,

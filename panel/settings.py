@@ -166,6 +166,8 @@ STORAGES = {
 # E-mail through Django 6.1's MAILERS: the console by default, SMTP from EMAIL_URL.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is e-mailed when something needs the shop (the upstream account running out of funds).
+ADMINS = env.list("ADMINS", default=[])
 if env.str("EMAIL_URL", default=""):
     _mail = env.email_url("EMAIL_URL")
     MAILERS = {

@@ -77,6 +77,31 @@ def test_upstream_out_of_funds_keeps_the_order_waiting_until_the_upstream_can_pa
     assert len(sandbox.calls_of("add")) == 2
 
 
+def test_staff_are_emailed_once_an_hour_while_the_upstream_is_out_of_funds(
+    sandbox: Any, place: Any, settings: Any, mailoutbox: Any
+) -> None:
+    # given the shop names its admins and the upstream account is empty
+    settings.ADMINS = ["owner@example.com"]
+    sandbox.set_balance(0)
+    # when two orders are refused for the upstream's lack of funds
+    first = place(101, link=LINK, quantity=1000)
+    second = place(101, link=LINK + "?2", quantity=1000)
+    # then both wait, and the admins got one e-mail, not one per order
+    assert first.waiting_for_funds and second.waiting_for_funds
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["owner@example.com"]
+    assert "out of funds" in mailoutbox[0].subject.lower()
+
+
+def test_no_alert_is_mailed_when_the_shop_names_no_admins(
+    sandbox: Any, place: Any, settings: Any, mailoutbox: Any
+) -> None:
+    settings.ADMINS = []
+    sandbox.set_balance(0)
+    assert place(101, link=LINK, quantity=1000).waiting_for_funds
+    assert mailoutbox == []
+
+
 def test_an_insufficient_balance_answer_in_any_casing_is_the_shops_problem(
     sandbox: Any, place: Any
 ) -> None:

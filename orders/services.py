@@ -1068,6 +1068,16 @@ def _claim(
     return ids
 
 
+def _release_stale_claims(
+    model: type[RefillRequest] | type[CancelRequest], *, now: datetime
+) -> None:
+    """Requests claimed by a worker that died mid-batch go back to `requested`: a re-send is
+    safe here, the upstream answers "already submitted", which is read as success."""
+    model.objects.filter(
+        state="sending", updated_at__lt=now - REQUEST_SENDING_TIMEOUT
+    ).update(state="requested", updated_at=now)
+
+
 def _claimed_batches(
     model: type[RefillRequest] | type[CancelRequest],
     query: Any,
@@ -1112,9 +1122,7 @@ def refills_forward(
 ) -> RequestsResult:
     result = result or RequestsResult()
     now = timezone.now()
-    RefillRequest.objects.filter(
-        state=R.SENDING, updated_at__lt=now - REQUEST_SENDING_TIMEOUT
-    ).update(state=R.REQUESTED, updated_at=now)
+    _release_stale_claims(RefillRequest, now=now)
     query = RefillRequest.objects.filter(state=R.REQUESTED, order__upstream_id__isnull=False)
     for requests, by_upstream, answers in _claimed_batches(
         RefillRequest,
@@ -1165,9 +1173,7 @@ def cancels_forward(
 ) -> RequestsResult:
     result = result or RequestsResult()
     now = timezone.now()
-    CancelRequest.objects.filter(
-        state=C.SENDING, updated_at__lt=now - REQUEST_SENDING_TIMEOUT
-    ).update(state=C.REQUESTED, updated_at=now)
+    _release_stale_claims(CancelRequest, now=now)
     # A cancel asked while the order was still on its way, for an order that has ended since.
     CancelRequest.objects.filter(state=C.REQUESTED, order__state__in=FINAL_STATES).update(
         state=C.REJECTED, error=REASON_ORDER_FINISHED, updated_at=now

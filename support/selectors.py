@@ -41,6 +41,24 @@ def unread_for_staff() -> int:
     return Ticket.objects.filter(unread_by_staff=True).exclude(state=TicketState.CLOSED).count()
 
 
+@dataclass(frozen=True)
+class UnreadCounts:
+    customer: int
+    staff: int
+
+
+def unread_counts(*, user: User) -> UnreadCounts:
+    """Both header counts in one query (for staff; a customer's is one narrow COUNT)."""
+    if not user.is_staff:
+        return UnreadCounts(customer=unread_for_customer(user=user), staff=0)
+    mine = Q(user=user, unread_by_customer=True)
+    theirs = Q(unread_by_staff=True) & ~Q(state=TicketState.CLOSED)
+    row = Ticket.objects.filter(mine | theirs).aggregate(
+        customer=Count("id", filter=mine), staff=Count("id", filter=theirs)
+    )
+    return UnreadCounts(customer=row["customer"] or 0, staff=row["staff"] or 0)
+
+
 # Staff filter by assignee with these words besides a staff member's id.
 ASSIGNEE_ME, ASSIGNEE_NOBODY = "me", "none"
 

@@ -41,7 +41,9 @@ class ContactDetailsAdmin(admin.ModelAdmin):
         # One row (pk=1): once it exists, it is edited, never added to.
         return super().has_add_permission(request) and not ContactDetails.objects.exists()
 
-    def save_model(self, request: HttpRequest, obj: ContactDetails, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ContactDetails, form: Any, change: bool
+    ) -> None:
         obj.pk = 1
         super().save_model(request, obj, form, change)
 

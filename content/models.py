@@ -41,7 +41,9 @@ class Page(models.Model):
     title_vi = models.CharField(_("title (Vietnamese)"), max_length=200, blank=True)
     title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     body_vi = models.TextField(
-        _("text (Vietnamese)"), blank=True, help_text=_("Plain text; a blank line starts a paragraph.")
+        _("text (Vietnamese)"),
+        blank=True,
+        help_text=_("Plain text; a blank line starts a paragraph."),
     )
     body_en = models.TextField(
         _("text (English)"), blank=True, help_text=_("Plain text; a blank line starts a paragraph.")

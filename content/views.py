@@ -20,7 +20,12 @@ def _page(request: HttpRequest, kind: str, template: str, **extra: object) -> Ht
     return render(
         request,
         template,
-        {"page": page, "kind": kind, "title": page.title if page else Page.Kind(kind).label, **extra},
+        {
+            "page": page,
+            "kind": kind,
+            "title": page.title if page else Page.Kind(kind).label,
+            **extra,
+        },
     )
 
 

@@ -14,8 +14,9 @@ from panel.http import AuthedRequest
 
 @login_required
 def dashboard(request: AuthedRequest) -> HttpResponse:
-    """The customer's home: the shop's announcements not yet dismissed, balance (from the context processor), orders by status, recent
-    orders, spending over 30 days as server-drawn SVG bars, and services slow right now."""
+    """The customer's home: balance (from the context processor), orders by status, recent
+    orders, spending over 30 days as server-drawn SVG bars, and services slow right now; above
+    them, the shop's announcements the customer has not dismissed."""
     from catalog.selectors import services_slow_now
     from content.selectors import announcements_for_user
     from orders import selectors as orders_selectors

@@ -88,7 +88,9 @@ class TicketAdmin(admin.ModelAdmin):
         count = queryset.count()
         self.message_user(
             request,
-            ngettext("%(count)s ticket assigned to you.", "%(count)s tickets assigned to you.", count)
+            ngettext(
+                "%(count)s ticket assigned to you.", "%(count)s tickets assigned to you.", count
+            )
             % {"count": count},
             messages.SUCCESS,
         )

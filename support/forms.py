@@ -47,8 +47,8 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = get_user_model().objects.filter(is_staff=True, is_active=True).order_by(
-            "username"
+        field.queryset = (
+            get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
         )
 
 

@@ -76,7 +76,8 @@ class Ticket(models.Model):
         constraints = [
             # A ticket about a refill, a cancel or a speed-up is about one order.
             models.CheckConstraint(
-                condition=Q(kind="other") | Q(order__isnull=False), name="ticket_order_kind_has_order"
+                condition=Q(kind="other") | Q(order__isnull=False),
+                name="ticket_order_kind_has_order",
             ),
             models.CheckConstraint(
                 condition=Q(state="closed") | Q(closed_at__isnull=True),

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from orders import rules
 
-from .models import Ticket, TicketState
+from .models import Ticket, TicketMessage, TicketState
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -27,7 +27,7 @@ def ticket_for_user(*, user: User, ticket_id: object) -> Ticket | None:
     return tickets_for_user(user=user).filter(pk=pk).first()
 
 
-def ticket_thread(*, ticket: Ticket) -> list:  # type: ignore[type-arg]
+def ticket_thread(*, ticket: Ticket) -> list[TicketMessage]:
     return list(ticket.messages.select_related("author"))
 
 

@@ -147,9 +147,7 @@ def ticket_reply(*, ticket_id: int, author: User, body: str, by_staff: bool) -> 
         if not by_staff and ticket.user_id != author.pk:
             raise SupportError(_("This ticket is not yours."))
         if not by_staff and ticket.is_closed:
-            TicketMessage.objects.create(
-                ticket=ticket, author=author, event=MessageEvent.REOPENED
-            )
+            TicketMessage.objects.create(ticket=ticket, author=author, event=MessageEvent.REOPENED)
         message = TicketMessage.objects.create(
             ticket=ticket, author=author, body=body, by_staff=by_staff
         )
@@ -253,9 +251,7 @@ def ticket_order_action(*, ticket_id: int, actor: User) -> OrderActionResult:
                     event, done = MessageEvent.REFILL, _("Refill asked for order #%(id)s.")
                 else:
                     request = cancel_request(user=customer, order_id=order_id)
-                    event, done = MessageEvent.CANCEL, _(
-                        "Cancellation of order #%(id)s asked."
-                    )
+                    event, done = MessageEvent.CANCEL, _("Cancellation of order #%(id)s asked.")
                     if request.state == request.State.SUBMITTED:
                         done = _("Order #%(id)s was canceled and refunded.")
         except OrderRejected as exc:
@@ -286,7 +282,9 @@ def _enqueue_notice(message_id: int) -> None:
     try:
         ticket_reply_notify_task.delay(message_id)
     except Exception:
-        logger.warning("could not enqueue the notice of ticket message %s", message_id, exc_info=True)
+        logger.warning(
+            "could not enqueue the notice of ticket message %s", message_id, exc_info=True
+        )
 
 
 def ticket_reply_notify(*, message_id: int) -> bool:

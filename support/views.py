@@ -112,7 +112,9 @@ def ticket_reply_view(request: AuthedRequest, ticket_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.ticket_reply(
-                ticket_id=ticket.pk, author=request.user, body=form.cleaned_data["body"],
+                ticket_id=ticket.pk,
+                author=request.user,
+                body=form.cleaned_data["body"],
                 by_staff=False,
             )
         except services.SupportError as exc:
@@ -211,7 +213,9 @@ def staff_ticket_reply(request: AuthedRequest, ticket_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.ticket_reply(
-                ticket_id=ticket.pk, author=request.user, body=form.cleaned_data["body"],
+                ticket_id=ticket.pk,
+                author=request.user,
+                body=form.cleaned_data["body"],
                 by_staff=True,
             )
         except services.SupportError as exc:

@@ -131,7 +131,9 @@ def test_the_shops_pages_and_an_announcement(open_tab: Any, sandbox: Any) -> Non
         body_en="Article 1. No refund for private links.",
     )
     ContactDetails.objects.create(
-        pk=1, phone="0901 234 567", zalo_url="https://zalo.me/0901234567",
+        pk=1,
+        phone="0901 234 567",
+        zalo_url="https://zalo.me/0901234567",
         telegram_url="https://t.me/cua_hang",
     )
     item = Announcement.objects.create(

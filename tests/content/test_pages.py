@@ -20,7 +20,7 @@ from tests.factories import PASSWORD, make_customer
 pytestmark = pytest.mark.django_db
 
 
-# --- pages ---------------------------------------------------------------------------------------
+# --- pages ---
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_every_page_links_to_the_shops_pages_in_its_footer(client: Client) -> No
         assert f'href="{reverse(name)}"' in html
 
 
-# --- the terms at sign-up ----------------------------------------------------------------------------
+# --- the terms at sign-up ------------------------------------------------------------------------
 
 
 def _signup(client: Client, **extra: str) -> Any:
@@ -113,7 +113,10 @@ def test_the_time_the_terms_were_accepted_is_recorded(client: Client) -> None:
     assert response.status_code == 302
     accepted = Profile.objects.get(user__username="thu").terms_accepted_at
     assert accepted is not None and before <= accepted <= timezone.now()
-    assert "You accepted the terms of service" in client.get(reverse("billing:account")).content.decode()
+    assert (
+        "You accepted the terms of service"
+        in client.get(reverse("billing:account")).content.decode()
+    )
 
 
 def test_the_signup_page_links_to_the_terms_and_the_refund_policy(client: Client) -> None:
@@ -123,7 +126,7 @@ def test_the_signup_page_links_to_the_terms_and_the_refund_policy(client: Client
     assert 'name="accept_terms"' in html and "required" in html
 
 
-# --- announcements ------------------------------------------------------------------------------------
+# --- announcements ---
 
 
 def _announce(**fields: Any) -> Announcement:
@@ -139,9 +142,7 @@ def test_an_announcement_shows_on_the_dashboard_until_the_customer_dismisses_it(
     client.force_login(alice)
     html = client.get(reverse("dashboard")).content.decode()
     assert "New TikTok services" in html and "Cheaper likes from today" in html
-    response = client.post(
-        reverse("content:announcement_dismiss", args=[item.pk]), {"next": "/"}
-    )
+    response = client.post(reverse("content:announcement_dismiss", args=[item.pk]), {"next": "/"})
     assert response.status_code == 302 and response["Location"] == "/"
     assert "New TikTok services" not in client.get(reverse("dashboard")).content.decode()
     assert AnnouncementDismissal.objects.filter(user=alice, announcement=item).count() == 1

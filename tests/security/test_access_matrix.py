@@ -322,7 +322,9 @@ def test_a_customer_page_is_for_its_owner_only(world: World, name: str, two_fact
 
 
 @pytest.mark.parametrize("name", sorted(STAFF_PAGES))
-def test_a_staff_page_is_for_permitted_staff_only(world: World, name: str, two_factor: None) -> None:
+def test_a_staff_page_is_for_permitted_staff_only(
+    world: World, name: str, two_factor: None
+) -> None:
     page = STAFF_PAGES[name]
     url = reverse(name, args=page.args(world))
     before = (TicketMessage.objects.count(), RefillRequest.objects.count())
@@ -358,7 +360,7 @@ def test_a_shared_action_needs_a_login_and_an_existing_row(world: World, name: s
     assert AnnouncementDismissal.objects.count() == 2
 
 
-# --- pages without an id ---------------------------------------------------------------------------
+# --- pages without an id -------------------------------------------------------------------------
 
 # Who gets what (visitor, customer, staff verified without permissions) on the pages of issue 16
 # that take no id. "login" / "admin" mean a redirect to that login.

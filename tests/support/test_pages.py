@@ -46,7 +46,11 @@ def test_another_customers_ticket_is_a_404_like_a_missing_one(
 ) -> None:
     ticket = ticket_open(user=customer, subject="Mine", body="Private")
     bob = _client(other_customer)
-    for name, method in [("support:detail", "get"), ("support:reply", "post"), ("support:close", "post")]:
+    for name, method in [
+        ("support:detail", "get"),
+        ("support:reply", "post"),
+        ("support:close", "post"),
+    ]:
         theirs = getattr(bob, method)(reverse(name, args=[ticket.pk]), {"body": "x"})
         missing = getattr(bob, method)(reverse(name, args=[987654]), {"body": "x"})
         assert theirs.status_code == missing.status_code == 404
@@ -67,7 +71,9 @@ def test_messages_are_shown_escaped_with_their_line_breaks(customer: Any) -> Non
 
 def test_a_too_long_reply_is_refused_with_a_clear_error(customer: Any) -> None:
     ticket = ticket_open(user=customer, subject="s", body="b")
-    response = _client(customer).post(reverse("support:reply", args=[ticket.pk]), {"body": "x" * 4001})
+    response = _client(customer).post(
+        reverse("support:reply", args=[ticket.pk]), {"body": "x" * 4001}
+    )
     assert response.status_code == 400
     assert response.context["form"].errors["body"]
     assert ticket.messages.count() == 1
@@ -121,9 +127,7 @@ def test_staff_who_may_only_view_tickets_cannot_reply(customer: Any) -> None:
     assert ticket.messages.count() == 1
 
 
-def test_the_staff_dashboard_shows_tickets_waiting_for_an_answer(
-    customer: Any, staff: Any
-) -> None:
+def test_the_staff_dashboard_shows_tickets_waiting_for_an_answer(customer: Any, staff: Any) -> None:
     ticket_open(user=customer, subject="s", body="b")
     html = _client(staff).get(reverse("staff_dashboard")).content.decode()
     assert 'data-testid="tickets-open"' in html

@@ -38,7 +38,7 @@ def _open(user: Any, **overrides: Any) -> Ticket:
     return ticket_open(user=user, **{**fields, **overrides})
 
 
-# --- opening -----------------------------------------------------------------------------------
+# --- opening ---
 
 
 def test_a_ticket_about_an_order_is_linked_to_it_and_waits_for_staff(
@@ -111,7 +111,7 @@ def test_a_customer_cannot_keep_more_than_the_limit_of_tickets_open(
     _open(customer)  # a closed one makes room
 
 
-# --- the thread ----------------------------------------------------------------------------------
+# --- the thread ---
 
 
 def test_a_staff_reply_answers_the_ticket_and_is_unread_by_the_customer_until_seen(
@@ -179,7 +179,7 @@ def test_a_ticket_is_assigned_to_staff_only(customer: Any, other_customer: Any) 
         ticket_assign(ticket_id=ticket.pk, assignee=other_customer, actor=other_customer)
 
 
-# --- the order action ------------------------------------------------------------------------------
+# --- the order action ---
 
 
 def test_staff_refill_from_a_ticket_asks_the_refill_and_records_it_in_both_histories(
@@ -207,9 +207,7 @@ def test_staff_refill_from_a_ticket_asks_the_refill_and_records_it_in_both_histo
     assert OrderEvent.objects.filter(order=order, actor=staff).count() == 1
 
 
-def test_staff_cancel_from_a_ticket_asks_the_cancel(
-    customer: Any, staff: Any, place: Any
-) -> None:
+def test_staff_cancel_from_a_ticket_asks_the_cancel(customer: Any, staff: Any, place: Any) -> None:
     order = place(104)  # a slow service that can be cancelled while it runs
     ticket = _open(customer, kind=TicketKind.CANCEL, order_id=order.pk)
     ticket_order_action(ticket_id=ticket.pk, actor=staff)
@@ -241,7 +239,7 @@ def test_a_refill_the_order_cannot_have_yet_is_refused_and_nothing_is_recorded(
     assert not OrderEvent.objects.filter(order=order, actor=staff).exists()
 
 
-# --- notices ---------------------------------------------------------------------------------------
+# --- notices ---
 
 
 def test_a_staff_reply_is_emailed_in_the_customers_language(

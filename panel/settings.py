@@ -323,7 +323,7 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Support tickets (support/). New tickets a minute per customer and replies a minute per customer
 # (in the shared cache; 0 switches a limit off), and tickets a customer may have open at once
-# (counted in the database: exact whatever the number of web processes).
+# (counted in the database under a lock of the customer's row: exact across web processes).
 SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE = env.int("SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE", default=3)
 SUPPORT_MESSAGE_RATE_LIMIT_PER_MINUTE = env.int("SUPPORT_MESSAGE_RATE_LIMIT_PER_MINUTE", default=10)
 SUPPORT_MAX_OPEN_TICKETS = env.int("SUPPORT_MAX_OPEN_TICKETS", default=10)

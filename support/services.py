@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,7 +88,8 @@ def ticket_open(
     the customer's own orders; another customer's order is refused as if it did not exist.
 
     Limits: SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE new tickets a minute (in the shared cache) and
-    SUPPORT_MAX_OPEN_TICKETS not closed at once (in the database, so exact across processes).
+    SUPPORT_MAX_OPEN_TICKETS not closed at once (counted in the database under a lock of the
+    customer's user row, so two tabs opening at once cannot both slip under the limit).
     """
     if kind not in TicketKind.values:
         raise SupportError(_("Choose a type."), field="kind")
@@ -100,23 +102,25 @@ def ticket_open(
             raise SupportError(_("You have no order with this ID."), field="order")
     elif kind != TicketKind.OTHER:
         raise SupportError(_("Choose the order this is about."), field="order")
-    open_limit = settings.SUPPORT_MAX_OPEN_TICKETS
-    if open_limit and (
-        Ticket.objects.filter(user=user).exclude(state=TicketState.CLOSED).count() >= open_limit
-    ):
-        raise TooManyTickets(
-            _(
-                "You already have %(count)s open tickets. Please wait for our answers, or close "
-                "the ones that are settled."
-            )
-            % {"count": open_limit}
-        )
-    if not ratelimit.hit(
+    if ratelimit.exceeded(
         f"ticket-open:{user.pk}", limit=settings.SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE
     ):
         raise TooManyTickets(_("Too many new tickets. Try again in a minute."))
+    open_limit = settings.SUPPORT_MAX_OPEN_TICKETS
     now = timezone.now()
     with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if open_limit and (
+            Ticket.objects.filter(user=user).exclude(state=TicketState.CLOSED).count()
+            >= open_limit
+        ):
+            raise TooManyTickets(
+                _(
+                    "You already have %(count)s open tickets. Please wait for our answers, or "
+                    "close the ones that are settled."
+                )
+                % {"count": open_limit}
+            )
         ticket = Ticket.objects.create(
             user=user,
             order=order,
@@ -126,6 +130,9 @@ def ticket_open(
             unread_by_staff=True,
         )
         TicketMessage.objects.create(ticket=ticket, author=user, body=body)
+    # Counted only when a ticket was really opened: a refused attempt (bad input, too many open)
+    # does not use up the customer's minute.
+    ratelimit.hit(f"ticket-open:{user.pk}", limit=settings.SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE)
     return ticket
 
 

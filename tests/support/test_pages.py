@@ -132,3 +132,25 @@ def test_the_staff_dashboard_shows_tickets_waiting_for_an_answer(customer: Any, 
     html = _client(staff).get(reverse("staff_dashboard")).content.decode()
     assert 'data-testid="tickets-open"' in html
     assert f'href="{reverse("support:staff_list")}?state=open"' in html
+
+
+def test_the_admin_filters_tickets_and_closes_them_with_an_action(
+    customer: Any, staff: Any, place: Any
+) -> None:
+    order = place()
+    refill = ticket_open(user=customer, subject="Refill", body="b", kind="refill", order_id=order.pk)
+    other = ticket_open(user=customer, subject="Question", body="b")
+    client = _client(staff)
+    url = reverse("admin:support_ticket_changelist")
+    listing = client.get(url, {"state__exact": "open", "kind__exact": "refill"})
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].result_list) == [refill]
+    response = client.post(
+        url, {"action": "close", "_selected_action": [str(other.pk)], "index": "0"}
+    )
+    assert response.status_code == 302
+    other.refresh_from_db()
+    refill.refresh_from_db()
+    assert (other.state, refill.state) == (TicketState.CLOSED, TicketState.OPEN)
+    assigned = client.get(url, {"assignee__id__exact": str(staff.pk)})
+    assert list(assigned.context["cl"].result_list) == []

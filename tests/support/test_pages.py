@@ -138,7 +138,9 @@ def test_the_admin_filters_tickets_and_closes_them_with_an_action(
     customer: Any, staff: Any, place: Any
 ) -> None:
     order = place()
-    refill = ticket_open(user=customer, subject="Refill", body="b", kind="refill", order_id=order.pk)
+    refill = ticket_open(
+        user=customer, subject="Refill", body="b", kind="refill", order_id=order.pk
+    )
     other = ticket_open(user=customer, subject="Question", body="b")
     client = _client(staff)
     url = reverse("admin:support_ticket_changelist")

@@ -33,6 +33,13 @@ class SignupForm(UserCreationForm):
     Django's password validators. The view creates the account through `customer_create`."""
 
     email = forms.EmailField(label=_("E-mail"), max_length=254)
+    # Required: the view records when it was ticked (Profile.terms_accepted_at).
+    accept_terms = forms.BooleanField(
+        label=_("I have read and accept the terms of service and the refund policy"),
+        required=True,
+        label_suffix="",
+        error_messages={"required": _("Please accept the terms of service to sign up.")},
+    )
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
@@ -60,6 +67,9 @@ class AccountForm(forms.Form):
     )
     notify_refill = forms.BooleanField(
         label=_("E-mail me when a refill finishes"), required=False, label_suffix=""
+    )
+    notify_ticket_reply = forms.BooleanField(
+        label=_("E-mail me when support replies to my ticket"), required=False, label_suffix=""
     )
 
     def __init__(self, *args: Any, user_pk: int, **kwargs: Any) -> None:

@@ -206,7 +206,7 @@ class ApiKey(models.Model):
 
 
 class Profile(models.Model):
-    """A customer's preferences: language and e-mail notices."""
+    """A customer's preferences (language and e-mail notices) and when they accepted the terms."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
@@ -218,6 +218,12 @@ class Profile(models.Model):
     notify_partial = models.BooleanField(_("e-mail when an order is partial"), default=True)
     notify_canceled = models.BooleanField(_("e-mail when an order is canceled"), default=True)
     notify_refill = models.BooleanField(_("e-mail when a refill finishes"), default=False)
+    notify_ticket_reply = models.BooleanField(
+        _("e-mail when support replies to a ticket"), default=True
+    )
+    # When the customer ticked "I accept the terms of service" at sign-up (None: an account made
+    # by staff or before the shop had terms).
+    terms_accepted_at = models.DateTimeField(_("terms of service accepted"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("profile")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -422,6 +422,7 @@ def customer_create(
     password: str | None = None,
     balance: Decimal | None = None,
     created_by: User | None = None,
+    terms_accepted_at: datetime | None = None,
 ) -> tuple[User, str]:
     """Create a customer with a wallet, a profile and an API key; returns (user, raw API key).
 
@@ -446,7 +447,7 @@ def customer_create(
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
             Wallet.objects.create(user=user)
-            Profile.objects.create(user=user)
+            Profile.objects.create(user=user, terms_accepted_at=terms_accepted_at)
             raw_key = api_key_regenerate(user=user)
             if balance:
                 wallet_deposit(
@@ -476,6 +477,7 @@ def profile_update(
     notify_partial: bool,
     notify_canceled: bool,
     notify_refill: bool,
+    notify_ticket_reply: bool | None = None,
 ) -> Profile:
     """Save the customer's e-mail address and preferences."""
     if language not in dict(settings.LANGUAGES):
@@ -490,5 +492,7 @@ def profile_update(
     profile.notify_partial = notify_partial
     profile.notify_canceled = notify_canceled
     profile.notify_refill = notify_refill
+    if notify_ticket_reply is not None:
+        profile.notify_ticket_reply = notify_ticket_reply
     profile.save()
     return profile

@@ -19,7 +19,7 @@ from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -65,6 +65,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
+                terms_accepted_at=timezone.now(),  # the form refuses a sign-up without it
             )
         except BillingError as exc:  # the name was taken between validation and creation
             form.add_error("username", str(exc))
@@ -101,6 +102,7 @@ def account(request: AuthedRequest) -> HttpResponse:
                 notify_partial=data["notify_partial"],
                 notify_canceled=data["notify_canceled"],
                 notify_refill=data["notify_refill"],
+                notify_ticket_reply=data["notify_ticket_reply"],
             )
             # The preference takes effect now, and in later visits through the language cookie
             # (LocaleMiddleware reads it), exactly as Django's own set_language view does.
@@ -119,11 +121,13 @@ def account(request: AuthedRequest) -> HttpResponse:
                 "notify_partial": profile.notify_partial,
                 "notify_canceled": profile.notify_canceled,
                 "notify_refill": profile.notify_refill,
+                "notify_ticket_reply": profile.notify_ticket_reply,
             },
         )
     context = {
         "form": form,
         "api_key": ApiKey.objects.filter(user=user).first(),
+        "terms_accepted_at": profile.terms_accepted_at,
         "new_api_key": request.session.pop(NEW_API_KEY_SESSION_KEY, None),
     }
     return render(request, "billing/account.html", context)

@@ -78,3 +78,15 @@ def order_transition(
     for name, value in values.items():
         setattr(order, name, value)
     return True
+
+
+def order_note(*, order_id: int, actor: User | None, reason: str) -> OrderEvent | None:
+    """Record in an order's history something done about it that is not a change of state (a
+    refill or cancel asked by staff from a support ticket): an event whose from and to are the
+    order's current state. None when there is no such order."""
+    state = Order.objects.filter(pk=order_id).values_list("state", flat=True).first()
+    if state is None:
+        return None
+    return OrderEvent.objects.create(
+        order_id=order_id, from_state=state, to_state=state, actor=actor, reason=reason[:500]
+    )

@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "catalog",
     "billing",
     "orders",
+    # The shop's pages (FAQ, terms, refund policy, contact) and announcements; support tickets.
+    "content",
+    "support",
     # Two-factor authentication for staff (authenticator apps and backup codes) and the login
     # lockout; see "Login protection" below.
     "django_otp",
@@ -99,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "billing.context_processors.wallet",
+                "support.context_processors.unread",
             ],
         },
     },
@@ -316,3 +320,10 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="SMM Panel")
 # The admin never shows a device's secret or its QR code: only its owner sees it, once, when
 # enrolling. Another staff member who can open the device list cannot copy someone's second factor.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Support tickets (support/). New tickets a minute per customer and replies a minute per customer
+# (in the shared cache; 0 switches a limit off), and tickets a customer may have open at once
+# (counted in the database under a lock of the customer's row: exact across web processes).
+SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE = env.int("SUPPORT_TICKET_RATE_LIMIT_PER_MINUTE", default=3)
+SUPPORT_MESSAGE_RATE_LIMIT_PER_MINUTE = env.int("SUPPORT_MESSAGE_RATE_LIMIT_PER_MINUTE", default=10)
+SUPPORT_MAX_OPEN_TICKETS = env.int("SUPPORT_MAX_OPEN_TICKETS", default=10)

@@ -32,6 +32,7 @@ from billing.models import EntryKind, LedgerEntry, TopUpRequest, Wallet
 from catalog.selectors import services_flagged, upstream_balance_status
 from orders.models import CancelRequest, Order, OrderState, RefillRequest
 from panel.money import ZERO, format_vnd
+from support.selectors import staff_ticket_counts
 
 DAYS = 30
 FLAGGED_SHOWN = 10
@@ -331,6 +332,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "flagged": flagged[:FLAGGED_SHOWN],
             "flagged_more": len(flagged) > FLAGGED_SHOWN,
             "flagged_url": reverse("admin:catalog_service_changelist") + "?flagged__exact=1",
+            "tickets": staff_ticket_counts(),
             "days": DAYS,
         },
     )

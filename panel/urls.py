@@ -26,4 +26,6 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("catalog.urls")),
     path("", include("orders.urls")),
+    path("", include("content.urls")),
+    path("", include("support.urls")),
 ]

@@ -15,8 +15,10 @@ from panel.http import AuthedRequest
 @login_required
 def dashboard(request: AuthedRequest) -> HttpResponse:
     """The customer's home: balance (from the context processor), orders by status, recent
-    orders, spending over 30 days as server-drawn SVG bars, and services slow right now."""
+    orders, spending over 30 days as server-drawn SVG bars, and services slow right now; above
+    them, the shop's announcements the customer has not dismissed."""
     from catalog.selectors import services_slow_now
+    from content.selectors import announcements_for_user
     from orders import selectors as orders_selectors
 
     spending = orders_selectors.spending_by_day(user=request.user, days=30)
@@ -27,6 +29,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "chart": _bars(spending),
         "spent_total": sum((amount for _day, amount in spending), Decimal("0")),
         "slow_services": list(services_slow_now()[:10]),
+        "announcements": announcements_for_user(user=request.user),
     })
 
 

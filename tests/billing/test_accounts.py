@@ -26,6 +26,7 @@ def _signup(client: Client, **overrides: str):  # type: ignore[no-untyped-def]
         "email": "ngoc@example.com",
         "password1": PASSWORD,
         "password2": PASSWORD,
+        "accept_terms": "on",
     }
     return client.post(reverse("billing:signup"), {**data, **overrides})
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from billing.models import ApiKey, Wallet
+from billing.models import ApiKey, Profile, Wallet
 
 from .conftest import PASSWORD
 
@@ -35,6 +35,9 @@ def test_a_visitor_signs_up_logs_out_and_logs_in_again(open_tab: Any, sandbox: A
     page.fill("#id_email", "lan.anh@example.com")
     page.fill("#id_password1", PASSWORD)
     page.fill("#id_password2", PASSWORD + "x")
+    # The terms are linked from the sign-up page and must be accepted.
+    assert page.locator("[data-testid=signup-terms-links] a[href='/terms/']").count() == 1
+    page.check("#id_accept_terms")
     page.click("main form button[type=submit]")
     page.wait_for_selector("#id_password2[aria-invalid=true]")
     error = page.locator("#id_password2_error, #id_password2 ~ .errorlist, .errorlist").first
@@ -51,6 +54,7 @@ def test_a_visitor_signs_up_logs_out_and_logs_in_again(open_tab: Any, sandbox: A
     assert tab.text("[data-testid=balance]").endswith("0 ₫")
     user = get_user_model().objects.get(username="lan_anh")
     assert Wallet.objects.filter(user=user, balance=0).exists()
+    assert Profile.objects.get(user=user).terms_accepted_at is not None
 
     # The API key is shown once, on the account page.
     tab.goto("/account/", "account-with-new-key")

@@ -25,8 +25,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing.models import ApiKey, LedgerEntry, TopUpRequest, Wallet
 from catalog.models import CategoryMarkup, PriceChange, PricingSettings, SyncRun
+from content.models import Announcement, AnnouncementDismissal, ContactDetails, FaqEntry, Page
 from orders.models import CancelRequest, Order, RefillRequest
 from panel import api_v2
+from support.models import Ticket, TicketMessage
+from support.services import ticket_open
 
 from .conftest import World, logged_in, new_staff, verified_client
 
@@ -67,6 +70,15 @@ class CustomerPage:
     args: Callable[[World], list[Any]]
     method: str = "GET"
     owner_status: int = 200
+    # where the owner is sent back after an action (the order's page unless said otherwise)
+    back_to: Callable[[World], str] = lambda w: reverse("orders:detail", args=[w.order.pk])
+
+
+def _ticket(w: World) -> Ticket:
+    """Customer A's support ticket about their order (asking for a refill)."""
+    return Ticket.objects.filter(user=w.a.user).first() or ticket_open(
+        user=w.a.user, subject="Refill please", body="Dropped", kind="refill", order_id=w.order.pk
+    )
 
 
 CUSTOMER_PAGES: dict[str, CustomerPage] = {
@@ -75,6 +87,54 @@ CUSTOMER_PAGES: dict[str, CustomerPage] = {
     "orders:cancel": CustomerPage(lambda w: [w.order.pk], "POST", 302),
     "billing:topup_detail": CustomerPage(lambda w: [w.topup_reference]),
     "billing:topup_qr": CustomerPage(lambda w: [w.topup_reference]),
+    "support:detail": CustomerPage(lambda w: [_ticket(w).pk]),
+    # an empty reply is refused with the form (nothing written), shown to the owner only
+    "support:reply": CustomerPage(lambda w: [_ticket(w).pk], "POST", 400),
+    "support:close": CustomerPage(
+        lambda w: [_ticket(w).pk],
+        "POST",
+        302,
+        back_to=lambda w: reverse("support:detail", args=[_ticket(w).pk]),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StaffPage:
+    """A staff page outside the admin, guarded like it (staff, second factor) and by a
+    permission on top."""
+
+    args: Callable[[World], list[Any]]
+    method: str = "GET"
+    superuser_status: int = 200
+
+
+STAFF_PAGES: dict[str, StaffPage] = {
+    "support:staff_detail": StaffPage(lambda w: [_ticket(w).pk]),
+    "support:staff_reply": StaffPage(lambda w: [_ticket(w).pk], "POST", 400),  # empty: refused
+    "support:staff_assign": StaffPage(lambda w: [_ticket(w).pk], "POST", 302),
+    "support:staff_close": StaffPage(lambda w: [_ticket(w).pk], "POST", 302),
+    # the order is still running: the refill is refused, with a message, back on the ticket
+    "support:staff_order_action": StaffPage(lambda w: [_ticket(w).pk], "POST", 302),
+}
+
+
+@dataclass(frozen=True)
+class SharedAction:
+    """An action of any signed-in customer on a row of the shop's, not of one customer's."""
+
+    args: Callable[[World], list[Any]]
+    missing: list[Any]
+
+
+def _announcement(w: World) -> Announcement:
+    from django.utils import timezone
+
+    return Announcement.objects.create(title_en="News", starts_at=timezone.now())
+
+
+SHARED_ACTIONS: dict[str, SharedAction] = {
+    "content:announcement_dismiss": SharedAction(lambda w: [_announcement(w).pk], [987654321]),
 }
 
 # Every model in the admin, and how to get one object of it that concerns customer A (or, for
@@ -103,6 +163,11 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
     "orders.cancelrequest": lambda w: CancelRequest.objects.get_or_create(
         order=w.order, defaults={"state": CancelRequest.State.REJECTED}
     )[0],
+    "support.ticket": _ticket,
+    "content.page": lambda w: Page.objects.get_or_create(kind=Page.Kind.TERMS)[0],
+    "content.faqentry": lambda w: FaqEntry.objects.create(question_en="Why?", answer_en="So."),
+    "content.contactdetails": lambda w: ContactDetails.objects.get_or_create(pk=1)[0],
+    "content.announcement": _announcement,
     "otp_totp.totpdevice": lambda w: TOTPDevice.objects.create(user=w.staff, name="phone"),
     "otp_static.staticdevice": lambda w: StaticDevice.objects.create(user=w.staff, name="codes"),
     "axes.accessattempt": lambda w: AccessAttempt.objects.create(
@@ -185,7 +250,14 @@ def admin_model_keys() -> dict[str, tuple[str, str]]:
 
 
 def test_every_url_that_takes_a_parameter_is_in_the_matrix() -> None:
-    covered = set(CUSTOMER_PAGES) | set(ADMIN_PAGES) | set(admin_model_keys()) | SEPARATELY_TESTED
+    covered = (
+        set(CUSTOMER_PAGES)
+        | set(STAFF_PAGES)
+        | set(SHARED_ACTIONS)
+        | set(ADMIN_PAGES)
+        | set(admin_model_keys())
+        | SEPARATELY_TESTED
+    )
     found = set(parametrised_patterns())
     assert not found - covered, (
         f"URLs that take an id but are not in the access matrix: {sorted(found - covered)}"
@@ -243,7 +315,87 @@ def test_a_customer_page_is_for_its_owner_only(world: World, name: str, two_fact
     response = request(logged_in(world.a.user), page.method, url)
     assert response.status_code == page.owner_status
     if page.owner_status == 302:
-        assert response["Location"] == reverse("orders:detail", args=[world.order.pk])
+        assert response["Location"] == page.back_to(world)
+
+
+# --- staff pages outside the admin ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_PAGES))
+def test_a_staff_page_is_for_permitted_staff_only(
+    world: World, name: str, two_factor: None
+) -> None:
+    page = STAFF_PAGES[name]
+    url = reverse(name, args=page.args(world))
+    before = (TicketMessage.objects.count(), RefillRequest.objects.count())
+    admin_login = reverse("admin:login")
+    # visitors, customers (the ticket's own among them) and staff without the second factor
+    for outsider in (
+        Client(),
+        logged_in(world.a.user),
+        logged_in(world.b.user),
+        logged_in(world.staff),
+    ):
+        assert is_login_redirect(request(outsider, page.method, url), admin_login), url
+    # staff verified by 2FA but without the support permissions are refused
+    assert request(verified_client(world.staff), page.method, url).status_code == 403
+    assert (TicketMessage.objects.count(), RefillRequest.objects.count()) == before
+    # a superuser reaches it
+    boss = verified_client(new_staff("boss", is_superuser=True))
+    assert request(boss, page.method, url).status_code == page.superuser_status, url
+
+
+# --- actions on the shop's own rows ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_ACTIONS))
+def test_a_shared_action_needs_a_login_and_an_existing_row(world: World, name: str) -> None:
+    action = SHARED_ACTIONS[name]
+    url = reverse(name, args=action.args(world))
+    assert is_login_redirect(Client().post(url), reverse("login"))
+    assert logged_in(world.a.user).get(url).status_code == 405  # never by a link
+    for customer in (world.a.user, world.b.user):  # each for themselves
+        assert logged_in(customer).post(url).status_code == 302
+    assert logged_in(world.a.user).post(reverse(name, args=action.missing)).status_code == 404
+    assert AnnouncementDismissal.objects.count() == 2
+
+
+# --- pages without an id -------------------------------------------------------------------------
+
+# Who gets what (visitor, customer, staff verified without permissions) on the pages of issue 16
+# that take no id. "login" / "admin" mean a redirect to that login.
+PLAIN_PAGES: dict[str, tuple[Any, Any, Any]] = {
+    "content:faq": (200, 200, 200),
+    "content:terms": (200, 200, 200),
+    "content:refund": (200, 200, 200),
+    "content:contact": (200, 200, 200),
+    "support:list": ("login", 200, 200),
+    "support:new": ("login", 200, 200),
+    "support:staff_list": ("admin", "admin", 403),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_PAGES))
+def test_a_page_without_an_id_answers_each_role(world: World, name: str, two_factor: None) -> None:
+    url = reverse(name)
+    expected = dict(zip(("visitor", "customer", "staff"), PLAIN_PAGES[name], strict=True))
+    clients = {
+        "visitor": Client(),
+        "customer": logged_in(world.a.user),
+        "staff": verified_client(world.staff),
+    }
+    for role, client in clients.items():
+        response = client.get(url)
+        if expected[role] == "login":
+            assert is_login_redirect(response, reverse("login")), (role, url)
+        elif expected[role] == "admin":
+            assert is_login_redirect(response, reverse("admin:login")), (role, url)
+        else:
+            assert response.status_code == expected[role], (role, url)
+    # staff list: a superuser sees it
+    if name == "support:staff_list":
+        boss = verified_client(new_staff("boss", is_superuser=True))
+        assert boss.get(url).status_code == 200
 
 
 @pytest.mark.parametrize("name", ["orders:detail", "billing:topup_detail", "billing:topup_qr"])

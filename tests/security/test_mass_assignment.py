@@ -52,6 +52,7 @@ def test_signing_up_with_extra_fields_makes_a_plain_customer_with_nothing_in_the
             "email": "newcomer@example.com",
             "password1": "a-Long-unusual-passphrase-93",
             "password2": "a-Long-unusual-passphrase-93",
+            "accept_terms": "on",
             **EXTRA,
             "user": str(victim.pk),
             "id": str(victim.pk),

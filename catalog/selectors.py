@@ -20,6 +20,7 @@ from panel.money import format_vnd
 
 from .models import (
     CatalogVersion,
+    CategoryMarkup,
     PauseReason,
     PriceChange,
     PricingSettings,
@@ -28,6 +29,7 @@ from .models import (
     SyncRun,
     UpstreamStatus,
 )
+from .pricing import Price, price_for
 
 CATALOG_PAGE_SIZE = 100
 UPDATES_PAGE_SIZE = 50
@@ -314,3 +316,26 @@ def updates_page(*, page: int | str = 1, days: int = 30) -> tuple[Page, list[Upd
     paginator = Paginator(public_changes().filter(at__gte=since), UPDATES_PAGE_SIZE)
     page_obj = paginator.get_page(page)
     return page_obj, [describe_change(change) for change in page_obj.object_list]
+
+
+def price_preview(
+    *, service: Service, markup_percent: Decimal | None, fixed_rate: Decimal | None
+) -> Price:
+    """What `service` would sell at under these service-level rules, with the shop's current
+    policy and its category's markup: the admin shows it before saving a change."""
+    policy = PricingSettings.load()
+    category = (
+        CategoryMarkup.objects.filter(category=service.category)
+        .values_list("markup_percent", flat=True)
+        .first()
+    )
+    return price_for(
+        cost_rate=service.cost_rate,
+        default_markup=policy.default_markup_percent,
+        min_margin=policy.min_margin_percent,
+        rounding_step=policy.rounding_step,
+        below_cost_policy=policy.below_cost_policy,
+        category_markup=category,
+        service_markup=markup_percent,
+        fixed_rate=fixed_rate,
+    )

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
@@ -44,6 +44,12 @@ class FileCache(FileBasedCache):
     """Django's file-based cache with `add`, `set`, `incr` and `delete` serialised by one lock
     file, so that counters are exact across the processes of one machine."""
 
+    if TYPE_CHECKING:  # Django's own internals, which django-stubs does not declare
+        _dir: str
+
+        def _createdir(self) -> None: ...
+        def _key_to_file(self, key: Any, version: Any = None) -> str: ...
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self._createdir()
@@ -54,14 +60,18 @@ class FileCache(FileBasedCache):
             finally:
                 locks.unlock(handle)
 
-    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
         with self._locked():  # (Django's add() calls self.set(), which would lock again)
             if self.has_key(key, version):
                 return False
             FileBasedCache.set(self, key, value, timeout, version)
             return True
 
-    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
         with self._locked():
             super().set(key, value, timeout, version)
 
@@ -97,6 +107,9 @@ class FileCache(FileBasedCache):
 
 class DatabaseCache(DjangoDatabaseCache):
     """Django's database cache with an `incr` that locks the row it changes."""
+
+    if TYPE_CHECKING:
+        _table: str
 
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> Any:
         key = self.make_and_validate_key(key, version=version)

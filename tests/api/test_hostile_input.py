@@ -20,6 +20,7 @@ from .conftest import make_service, new_customer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LINK = "https://tiktok.com/@user/video/123"
+FORM = "application/x-www-form-urlencoded"
 
 
 def _request(
@@ -124,8 +125,8 @@ def test_only_get_and_post_act_other_methods_get_405_and_change_nothing(
     [
         (b"[" * 100_000 + b"]" * 100_000, "application/json"),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "application/json"),
-        ("key=k&action=balance".encode("utf-16"), "application/x-www-form-urlencoded; charset=utf-16"),
-        ("key=k&action=bàlance".encode("latin-1"), "application/x-www-form-urlencoded; charset=latin-1"),
+        ("key=k&action=balance".encode("utf-16"), f"{FORM}; charset=utf-16"),
+        ("key=k&action=bàlance".encode("latin-1"), f"{FORM}; charset=latin-1"),
         (b"--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--x--\r\n",
          "multipart/form-data"),
     ],

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -73,8 +74,9 @@ def test_production_refuses_to_start_without_a_cache_every_process_shares(
 
 def test_make_check_deploy_fails_without_a_shared_cache() -> None:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    result = subprocess.run(  # noqa: S603, S607 - make, a fixed target
-        ["make", "--no-print-directory", "check-deploy"], cwd=ROOT, env=base,
+    make = shutil.which("make") or "make"
+    result = subprocess.run(  # noqa: S603 - make, a fixed target
+        [make, "--no-print-directory", "check-deploy"], cwd=ROOT, env=base,
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode != 0

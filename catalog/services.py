@@ -30,8 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from panel.db import bulk_write
@@ -128,10 +127,14 @@ def catalog_version_bump() -> None:
     The row lock it takes also orders concurrent catalog writers, which is harmless: each holds
     it for the rest of a short transaction.
     """
-    if not CatalogVersion.objects.filter(pk=1).update(number=F("number") + 1):
-        # The row is made by the migration; a flushed test database has none yet.
-        CatalogVersion.objects.get_or_create(pk=1)
-        CatalogVersion.objects.filter(pk=1).update(number=F("number") + 1)
+    # One statement, whether or not the row exists yet (the migration makes it; a flushed test
+    # database has none): an upsert, on PostgreSQL and SQLite alike.
+    table = connection.ops.quote_name(CatalogVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, number) VALUES (1, 1) "  # noqa: S608 - a quoted model table
+            f"ON CONFLICT (id) DO UPDATE SET number = {table}.number + 1"
+        )
 
 
 # --------------------------------------------------------------------------- change tracking

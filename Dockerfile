@@ -8,8 +8,10 @@ COPY pyproject.toml ./
 RUN pip install "." && useradd --create-home --uid 1000 panel
 COPY --chown=panel:panel . .
 
-# collectstatic needs settings but no secrets or database: give it throwaway values at build time.
+# collectstatic needs settings but no secrets or database: give it throwaway values at build time
+# (DEBUG=0 insists on a shared cache: one is named, never used).
 RUN DEBUG=0 SECRET_KEY=build-only-not-secret DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    CACHE_URL=dbcache://panel_cache \
     python manage.py collectstatic --noinput && mkdir -p /app/var && chown -R panel:panel /app/var
 
 USER panel

@@ -84,7 +84,8 @@ class AccountForm(forms.Form):
 
 
 # Whole đồng, optionally grouped the Vietnamese way ("1.000.000") or the English way ("1,000,000").
-_GROUPED = re.compile(r"\d{1,3}(?:([.,\s])\d{3})?(?:\1\d{3})*|\d+")
+# ASCII digits only (re.ASCII), the one integer rule of every edge (panel/numbers.py).
+_GROUPED = re.compile(r"\d{1,3}(?:([.,\s])\d{3})?(?:\1\d{3})*|\d+", re.ASCII)
 
 
 class AmountField(forms.CharField):
@@ -96,7 +97,7 @@ class AmountField(forms.CharField):
             return None
         if not _GROUPED.fullmatch(text):
             raise forms.ValidationError(_("Enter a whole number of đồng, e.g. 100000 or 100.000."))
-        return Decimal(re.sub(r"\D", "", text))
+        return Decimal(re.sub(r"\D", "", text, flags=re.ASCII))
 
 
 class TopUpForm(forms.Form):

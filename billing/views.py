@@ -6,6 +6,7 @@ render or redirect.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from typing import Any
@@ -15,9 +16,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -147,6 +148,40 @@ class PanelLoginView(LoginView):
         return response
 
 
+class PanelPasswordResetView(PasswordResetView):
+    """Django's password reset, rate limited like sign-up: each request can send an e-mail, so a
+    script could flood one inbox (8 requests in 2 s once sent 8 e-mails) or the shop's mailer.
+
+    Per client address (per minute): refused with the form and status 429, which says nothing
+    about any account. Per e-mail address and per account (per hour): the page answers exactly
+    as when a mail was sent, and none is: what it shows must never tell whether an account
+    exists, and a real customer already has the earlier mails."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        address = ratelimit.client_address(self.request)
+        if not ratelimit.hit(
+            f"password-reset:{address}", limit=settings.PASSWORD_RESET_RATE_LIMIT_PER_MINUTE
+        ):
+            form.add_error(
+                None,
+                _("Too many password reset requests from your address. Try again in a minute."),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        email = form.cleaned_data["email"].strip().lower()
+        limit = settings.PASSWORD_RESET_PER_ACCOUNT_PER_HOUR
+        digest = hashlib.sha256(email.encode()).hexdigest()  # an address is no cache key
+        allowed = ratelimit.hit(f"password-reset-email:{digest}", limit=limit, window=3600)
+        for user in form.get_users(email):
+            # Counted even when the address is over its limit: the account's count is the truth
+            # for every spelling of its address.
+            counted = ratelimit.hit(f"password-reset-user:{user.pk}", limit=limit, window=3600)
+            allowed = counted and allowed
+        if not allowed:
+            logger.warning("Password reset not sent: over the per-account limit (from %s)", address)
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
@@ -156,7 +191,7 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
         domain=settings.LANGUAGE_COOKIE_DOMAIN,
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # "Lax": the stubs say str
     )
 
 

@@ -29,7 +29,7 @@ from panel.money import format_vnd
 
 from .forms import SetMarkupForm
 from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun
-from .selectors import upstream_balance_status
+from .selectors import price_preview, upstream_balance_status
 from .services import (
     MIRRORED,
     catalog_reprice,
@@ -70,9 +70,50 @@ class PriceChangeInline(admin.TabularInline):
 
 
 class ServiceForm(forms.ModelForm):
+    """The service-level rules. A fixed price below cost plus the minimum margin is never sold
+    as typed (the policy raises it, or pauses the service): the form says so plainly, with the
+    price that will be charged, and saves only once the admin confirms it."""
+
+    confirm_price = forms.BooleanField(
+        label=_("I understand: save with the price shown above"), required=False
+    )
+
     class Meta:
         model = Service
         fields = ("markup_percent", "fixed_rate")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        fixed = data.get("fixed_rate")
+        if self.errors or fixed is None or self.instance.pk is None:
+            return data
+        price = price_preview(
+            service=self.instance, markup_percent=data.get("markup_percent"), fixed_rate=fixed
+        )
+        if not price.flagged or data.get("confirm_price"):
+            return data
+        values = {
+            "fixed": format_vnd(fixed),
+            "cost": format_vnd(self.instance.cost_rate),
+            "price": format_vnd(price.sell_rate),
+        }
+        if price.pause:
+            message = gettext(
+                "The fixed price %(fixed)s is below the cost %(cost)s plus the minimum margin. "
+                "The pricing settings say to pause such a service: if you save, it is taken off "
+                "sale (its price would be %(price)s per 1000)."
+            )
+        else:
+            message = gettext(
+                "The fixed price %(fixed)s is below the cost %(cost)s plus the minimum margin. "
+                "The pricing settings say to raise such a price: if you save, customers are "
+                "charged %(price)s per 1000, not %(fixed)s."
+            )
+        self.add_error("fixed_rate", message % values)
+        self.add_error(
+            "confirm_price", gettext("Tick this box to save with that price, or change it.")
+        )
+        return data
 
 
 @admin.register(Service)
@@ -130,6 +171,7 @@ class ServiceAdmin(admin.ModelAdmin):
                     "flagged",
                     "markup_percent",
                     "fixed_rate",
+                    "confirm_price",
                 ),
                 "description": _(
                     "A fixed price wins over this service's markup, which wins over the "

@@ -288,3 +288,22 @@ class SyncRun(models.Model):
     @property
     def running(self) -> bool:
         return self.finished_at is None
+
+
+class CatalogVersion(models.Model):
+    """One row (pk=1) whose number moves, in the same transaction, with every committed change to
+    what the catalog sells or charges (a sync, a reprice, a pause, a markup).
+
+    The API caches its encoded `services` answer under this number. It lives in the database, not
+    in the cache, so that every process (web workers, Celery workers, other machines) sees a
+    change the moment it commits, whatever cache is configured: the cache can only ever hold an
+    answer keyed by a version the database vouches for."""
+
+    number = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("catalog version")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="catalogversion_one_row")]
+
+    def __str__(self) -> str:
+        return f"catalog version {self.number}"

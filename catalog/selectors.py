@@ -5,13 +5,11 @@ Other apps use these, never `Service.objects` with their own idea of "for sale".
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -21,6 +19,8 @@ from django.utils.translation import ngettext
 from panel.money import format_vnd
 
 from .models import (
+    CatalogVersion,
+    CategoryMarkup,
     PauseReason,
     PriceChange,
     PricingSettings,
@@ -29,12 +29,11 @@ from .models import (
     SyncRun,
     UpstreamStatus,
 )
-from .services import CATALOG_VERSION_KEY
+from .pricing import Price, price_for
 
 CATALOG_PAGE_SIZE = 100
 UPDATES_PAGE_SIZE = 50
 SEARCH_MAX = 100
-VERSION_MAX_AGE = 300  # seconds; see catalog_version
 
 # What customers may see of the history: never the cost, the margin flag or the type.
 PUBLIC_FIELDS = (
@@ -56,19 +55,16 @@ AVAILABILITY_FIELDS = (PriceChange.Field.VANISHED, PriceChange.Field.LISTED)
 
 
 def catalog_version() -> int:
-    """An opaque number that changes whenever the catalog's prices or availability change (see
-    `services.catalog_version_bump`); the API keys its cached `services` answer on it.
+    """A number that changes whenever the catalog's prices or availability change; the API keys
+    its cached `services` answer on it.
 
-    With a per-process cache (the default, locmem) a bump made by the worker never reaches the web
-    processes, so the version also moves every VERSION_MAX_AGE seconds: that bounds how stale a
-    cached answer can be anywhere. With a shared cache (CACHE_URL=redis://...) bumps count at once.
+    Read from the database (`CatalogVersion`, bumped in the transaction of every catalog write),
+    never from the cache: a change committed by any process, on any machine, is seen by the very
+    next request, whatever cache is configured. Read it BEFORE the data it keys, so that the data
+    is never older than the version it is filed under.
     """
-    counter = cache.get(CATALOG_VERSION_KEY)
-    if counter is None:
-        cache.add(CATALOG_VERSION_KEY, time.time_ns() // 1000, timeout=None)
-        counter = cache.get(CATALOG_VERSION_KEY, 0)
-    period = int(time.time() // VERSION_MAX_AGE) % 100_000
-    return int(counter) * 100_000 + period
+    number = CatalogVersion.objects.filter(pk=1).values_list("number", flat=True).first()
+    return number or 0
 
 
 def services_for_sale() -> QuerySet[Service]:
@@ -320,3 +316,26 @@ def updates_page(*, page: int | str = 1, days: int = 30) -> tuple[Page, list[Upd
     paginator = Paginator(public_changes().filter(at__gte=since), UPDATES_PAGE_SIZE)
     page_obj = paginator.get_page(page)
     return page_obj, [describe_change(change) for change in page_obj.object_list]
+
+
+def price_preview(
+    *, service: Service, markup_percent: Decimal | None, fixed_rate: Decimal | None
+) -> Price:
+    """What `service` would sell at under these service-level rules, with the shop's current
+    policy and its category's markup: the admin shows it before saving a change."""
+    policy = PricingSettings.load()
+    category = (
+        CategoryMarkup.objects.filter(category=service.category)
+        .values_list("markup_percent", flat=True)
+        .first()
+    )
+    return price_for(
+        cost_rate=service.cost_rate,
+        default_markup=policy.default_markup_percent,
+        min_margin=policy.min_margin_percent,
+        rounding_step=policy.rounding_step,
+        below_cost_policy=policy.below_cost_policy,
+        category_markup=category,
+        service_markup=markup_percent,
+        fixed_rate=fixed_rate,
+    )

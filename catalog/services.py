@@ -30,8 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from panel.db import bulk_write
@@ -41,14 +40,20 @@ from panel.upstream.conf import get_client
 
 from . import pricing
 from .mapping import platform_for, service_type_for, upstream_status_for
-from .models import CategoryMarkup, PauseReason, PriceChange, PricingSettings, Service, SyncRun
+from .models import (
+    CatalogVersion,
+    CategoryMarkup,
+    PauseReason,
+    PriceChange,
+    PricingSettings,
+    Service,
+    SyncRun,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
-
-CATALOG_VERSION_KEY: Final = "catalog:version"
 
 # SIEULIKE_TIMEOUT is capped at 300 s by the settings, and a sync makes two upstream calls, so a
 # live sync is done with the network within 10 minutes; applying takes seconds. A run still
@@ -117,13 +122,19 @@ class _Superseded(Exception):
 def catalog_version_bump() -> None:
     """Tell readers of cached catalog data (the API's `services`) to rebuild it.
 
-    Starts from the clock when the key is missing (cache flushed, first run), so a new version
-    never repeats one a shared cache may still hold entries for.
+    Called inside the transaction that changes the catalog: the new number commits with the new
+    prices, atomically, so no process can see one without the other (see `CatalogVersion`).
+    The row lock it takes also orders concurrent catalog writers, which is harmless: each holds
+    it for the rest of a short transaction.
     """
-    try:
-        cache.incr(CATALOG_VERSION_KEY)
-    except ValueError:
-        cache.add(CATALOG_VERSION_KEY, time.time_ns() // 1000, timeout=None)
+    # One statement, whether or not the row exists yet (the migration makes it; a flushed test
+    # database has none): an upsert, on PostgreSQL and SQLite alike.
+    table = connection.ops.quote_name(CatalogVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, number) VALUES (1, 1) "  # noqa: S608 - a quoted model table
+            f"ON CONFLICT (id) DO UPDATE SET number = {table}.number + 1"
+        )
 
 
 # --------------------------------------------------------------------------- change tracking
@@ -489,14 +500,14 @@ def catalog_sync(*, kind: str = SyncRun.Kind.FULL, allow_shrink: bool = False) -
         # durable: the upstream was called just above, outside any transaction, and must stay so.
         with transaction.atomic(durable=True):
             counts = _apply(run=run, fetched=fetched, allow_shrink=allow_shrink)
+            if counts.created or counts.updated or counts.paused or counts.restored:
+                catalog_version_bump()  # commits with the new prices, never before or after
     except (_AnswerRefused, _Superseded) as exc:
         return _sync_fail(run, reason=str(exc), balance=fetched.balance)
     except BaseException as exc:
         _sync_fail(run, reason=f"internal error while applying: {exc!r}", balance=fetched.balance)
         raise
 
-    if counts.created or counts.updated or counts.paused or counts.restored:
-        catalog_version_bump()
     logger.info(
         "catalog %s sync %s: %s created, %s updated, %s paused, %s restored in %.2fs",
         kind,
@@ -539,7 +550,7 @@ def _write_services(
             writer.collect(service, before)
         writer.save()
         if writer.changed:
-            transaction.on_commit(catalog_version_bump)
+            catalog_version_bump()  # in the same transaction as the new prices
     return len(writer.changed)
 
 

@@ -11,19 +11,21 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from panel.numbers import IntegerField
+
 from . import rules
 from .errors import OrderRejected
 
 
 class OrderForm(forms.Form):
-    service = forms.IntegerField(label=_("Service"), min_value=1)
+    service = IntegerField(label=_("Service"), min_value=1)
     link = forms.CharField(
         label=_("Link"),
         max_length=rules.LINK_MAX_LENGTH,
         strip=True,
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
     )
-    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1)
+    quantity = IntegerField(label=_("Quantity"), required=False, min_value=1)
     comments = forms.CharField(
         label=_("Comments"),
         required=False,
@@ -35,13 +37,13 @@ class OrderForm(forms.Form):
         label=_("Commenter's username"), required=False, max_length=rules.USERNAME_MAX_LENGTH
     )
     dripfeed = forms.BooleanField(label=_("Drip-feed: deliver in several runs"), required=False)
-    runs = forms.IntegerField(
+    runs = IntegerField(
         label=_("Runs"),
         required=False,
         min_value=2,
         help_text=_("How many times the quantity is delivered (at least 2)."),
     )
-    interval = forms.IntegerField(
+    interval = IntegerField(
         label=_("Interval (minutes)"),
         required=False,
         min_value=1,

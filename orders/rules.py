@@ -19,6 +19,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from panel.money import ZERO, quantize_money
+from panel.numbers import parse_int
 
 # --- status words ----------------------------------------------------------------------------
 
@@ -198,15 +199,10 @@ def is_valid_username(username: str) -> bool:
 
 
 def as_int(value: object) -> int | None:
-    """An integer from an int or a string of digits ("1000", " 20 "); None for anything else
-    (floats, "1e3", "12.5", booleans), so "integers that are integers" holds."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
-        return int(value)
-    return None
+    """An integer from an int or a string of ASCII digits ("1000", " 20 "); None for anything
+    else (floats, "1e3", "12.5", booleans, "１００"), so "integers that are integers" holds.
+    The one integer rule of every edge: `panel.numbers.parse_int`."""
+    return parse_int(value)
 
 
 def request_fingerprint(**params: object) -> str:

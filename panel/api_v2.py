@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Final
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -46,6 +47,7 @@ from orders.errors import OrderRejected
 from orders.models import OrderKind
 from panel import ratelimit
 from panel.money import quantize_money, quantize_rate
+from panel.numbers import parse_int
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -67,6 +69,8 @@ INCORRECT_ORDER: Final = "Incorrect order ID"
 REFILL_NOT_FOUND: Final = "Refill not found"
 TOO_MANY_REQUESTS: Final = "Too many requests"
 INTERNAL_ERROR: Final = "Internal error, try again later"
+METHOD_NOT_ALLOWED: Final = "Method not allowed: use GET or POST"
+ALLOWED_METHODS: Final = ("GET", "POST")
 
 # VIP packages' counters: the document's name -> where the orders app keeps it in `Order.extra`.
 VIP_FIELDS: Final = {
@@ -101,6 +105,14 @@ Handler = Callable[["User", Params, HttpRequest], Any]
 @never_cache
 def endpoint(request: HttpRequest) -> HttpResponse:
     """`/api/v2`: one URL, the action chosen by the `action` field."""
+    if request.method not in ALLOWED_METHODS:
+        # HEAD, PUT, DELETE, PATCH, OPTIONS... act on nothing: a HEAD once placed and charged
+        # an order from its query string. The one answer that is not HTTP 200 (see above): no
+        # client of the protocol sends these methods, and 405 is what HTTP says.
+        response = _answer({"error": METHOD_NOT_ALLOWED})
+        response.status_code = 405
+        response["Allow"] = ", ".join(ALLOWED_METHODS)
+        return response
     try:
         return _answer(_dispatch(request))
     except ApiError as exc:
@@ -166,7 +178,12 @@ def request_params(request: HttpRequest) -> dict[str, str]:
             params.update(_json_fields(request.body))
         elif request.body:
             params.update(QueryDict(request.body, encoding=request.encoding).items())  # type: ignore[arg-type]  # a parsed QueryDict holds no empty lists
-    except (RequestDataTooBig, TooManyFieldsSent, ValueError):
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, LookupError, ValueError):
+        # A body Django cannot read (too big, too many fields, a form not in UTF-8, multipart
+        # without a boundary, an unknown charset, bad JSON) is the client's mistake, not ours:
+        # a plain error, no traceback in the log.
+        raise ApiError(INCORRECT_REQUEST) from None
+    except RecursionError:  # JSON nested deeper than Python's stack (`[[[[...]]]]`)
         raise ApiError(INCORRECT_REQUEST) from None
     return params
 
@@ -189,19 +206,19 @@ def _json_text(value: object) -> str | None:
     if value is None or isinstance(value, dict):
         return None
     if isinstance(value, bool):
-        return "1" if value else "0"
+        # Never 1 or 0: `"service": true` once ordered service #1. As text it is no number,
+        # so any field expecting one refuses it.
+        return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(text for item in value if (text := _json_text(item)) is not None)
     return str(value)
 
 
 def parse_id(raw: object) -> int | None:
-    """A positive id from "12" or 12; None for anything else ("", "abc", "1.5", "-3")."""
-    text = str(raw).strip() if raw is not None else ""
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        return None
-    value = int(text)
-    return value if value > 0 else None
+    """A positive id from "12" or 12; None for anything else ("", "abc", "1.5", "-3", "１２"):
+    the one integer rule of every edge, `panel.numbers.parse_int`."""
+    value = parse_int(raw.strip() if isinstance(raw, str) else raw)
+    return value if value is not None and value > 0 else None
 
 
 def id_list(raw: str, *, limit: int, name: str = "orders") -> list[str]:
@@ -334,12 +351,25 @@ def action_balance(user: User, params: Params, request: HttpRequest) -> Any:
 
 def action_services(user: User, params: Params, request: HttpRequest) -> Any:
     """The services for sale, encoded once per catalog version and shared by every customer."""
-    key = f"api-v2-services:{catalog.catalog_version()}"
+    key = services_cache_key(user=user)
     body = cache.get(key)
     if body is None:
         body = json.dumps([service_row(service) for service in catalog.services_for_sale()])
         cache.set(key, body, timeout=SERVICES_CACHE_SECONDS)
     return _Encoded(body)
+
+
+def services_cache_key(*, user: User) -> str:
+    """Where the encoded `services` answer for `user` is cached.
+
+    Every part of the key is a truth read from the database, never from the cache itself, so a
+    lost, stale or per-process cache can cost a rebuild but never serve a price that `add` would
+    not charge. The catalog version is read before the services (see `catalog_version`). Prices
+    that differ per customer add their own database-backed component here (e.g. the version of
+    the customer's price list); today every customer sees the same prices, so `user` is unused.
+    """
+    parts = [f"catalog={catalog.catalog_version()}"]
+    return "api-v2-services:" + ":".join(parts)
 
 
 def action_add(user: User, params: Params, request: HttpRequest) -> Any:

@@ -39,7 +39,7 @@ def client_ip(request: HttpRequest) -> str | None:
     """The client address django-axes counts failed logins by (settings.AXES_CLIENT_IP_CALLABLE).
 
     The same address the API's rate limits use (`panel.ratelimit.client_address`): REMOTE_ADDR,
-    or behind TRUSTED_PROXY_HOPS proxies the X-Forwarded-For entry those proxies appended, never
+    or behind the proxies named in TRUSTED_PROXIES the X-Forwarded-For entry they appended, never
     the left-most entries a client can invent to get a fresh counter for every guess. Anything
     that is not an IP address becomes None: axes stores the address in an address column, and
     PostgreSQL would refuse "unknown".

@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from panel.proxy import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -72,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers from anyone but TRUSTED_PROXIES are dropped before they are read.
+    "panel.proxy.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): after authentication
+    # Signed-in pages: Cache-Control private, no-store (after authentication: reads request.user).
+    "panel.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -124,7 +130,34 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://panel")}
+# The cache. Every process of the panel must see the same one: the rate limits count in it
+# (panel/ratelimit.py), and a per-process cache would let each gunicorn worker count on its own.
+# - Embedded default (no CACHE_URL): files under var/cache/, shared by every process of `make run`
+#   with no server (panel/cache.py makes its counters exact across processes). One machine only.
+# - Production: Redis (CACHE_URL=redis://...) or the database cache (CACHE_URL=dbcache://panel_cache,
+#   a table in the panel's database, created by `migrate`); the panel refuses to start with
+#   DEBUG=0 on anything else. Nothing whose correctness matters lives in the cache (prices,
+#   idempotency and locks are database rows): it holds only what may be lost.
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+_CACHE_BACKENDS = {
+    # Django's own file and database caches increment by get-then-set, which loses concurrent
+    # increments: the panel's subclasses are atomic across processes.
+    "django.core.cache.backends.filebased.FileBasedCache": "panel.cache.FileCache",
+    "django.core.cache.backends.db.DatabaseCache": "panel.cache.DatabaseCache",
+}
+for _cache in CACHES.values():
+    _cache["BACKEND"] = _CACHE_BACKENDS.get(_cache["BACKEND"], _cache["BACKEND"])
+SHARED_CACHE_BACKENDS = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+    "panel.cache.DatabaseCache",
+)
+if not DEBUG and CACHES["default"]["BACKEND"] not in SHARED_CACHE_BACKENDS:
+    raise ImproperlyConfigured(
+        "With DEBUG=0 the cache must be shared by every process and machine: set CACHE_URL to "
+        "Redis (redis://host:6379/1) or to the database cache (dbcache://panel_cache). "
+        f"{CACHES['default']['BACKEND']} is per process or per machine."
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -210,6 +243,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# The language cookie like the others: sent only over HTTPS in production, never cross-site.
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -290,15 +326,24 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)  #
 API_FAILED_AUTH_PER_MINUTE = env.int("API_FAILED_AUTH_PER_MINUTE", default=20)  # per client address
 # Sign-ups in the browser per client address (0 switches the limit off).
 SIGNUP_RATE_LIMIT_PER_MINUTE = env.int("SIGNUP_RATE_LIMIT_PER_MINUTE", default=5)
-# Proxies in front of the app that append to X-Forwarded-For: the client address (for the limits
-# above) is read that many entries from the right, never the spoofable left-most one.
-TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1 if SECURE_PROXY_SSL_HEADER else 0)
+# Password resets (e-mails sent): per client address per minute, and per e-mail address and per
+# account per hour (0 switches one off). Like sign-ups, a reset costs the shop an e-mail.
+PASSWORD_RESET_RATE_LIMIT_PER_MINUTE = env.int("PASSWORD_RESET_RATE_LIMIT_PER_MINUTE", default=5)
+PASSWORD_RESET_PER_ACCOUNT_PER_HOUR = env.int("PASSWORD_RESET_PER_ACCOUNT_PER_HOUR", default=3)
+# The proxies in front of the app (addresses or networks, e.g. "10.0.0.5,172.28.0.0/24"). Forwarded
+# headers (X-Forwarded-For, X-Forwarded-Proto, ...) are believed only from them (panel/proxy.py);
+# from anyone else, the client is the socket's address. Empty: no forwarded header is believed.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    _trusted_networks = parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}.") from None
 
 # Login protection (panel/security.py). django-axes counts failed logins, on the customer login
 # and the admin login alike, per username AND client address: a guesser is stopped after
 # AXES_FAILURE_LIMIT tries, while the real customer, from their own address, can still log in
 # (locking by username alone would let anyone lock any customer out). The address is the one
-# the API's rate limits use (TRUSTED_PROXY_HOPS), so both agree on who the client is.
+# the API's rate limits use (TRUSTED_PROXIES), so both agree on who the client is.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -14,6 +14,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Django's login with the customer's saved language; the other auth views as Django has them.
     path("accounts/login/", billing_views.PanelLoginView.as_view(), name="login"),
+    # Rate limited per client address, e-mail address and account (one e-mail per request).
+    path(
+        "accounts/password_reset/",
+        billing_views.PanelPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Staff set up their second factor here before the admin lets them in (ADMIN_REQUIRE_2FA).

@@ -204,9 +204,9 @@ def test_a_blocked_address_costs_no_sql_query(
 def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(settings) -> None:
     factory = RequestFactory()
     request = factory.get(API_URL, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
-    settings.TRUSTED_PROXY_HOPS = 0
+    settings.TRUSTED_PROXIES = []
     assert ratelimit.client_address(request) == "10.0.0.1"
-    settings.TRUSTED_PROXY_HOPS = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     assert ratelimit.client_address(request) == "203.0.113.9"
 
 
@@ -214,7 +214,7 @@ def test_behind_a_proxy_the_address_the_proxy_saw_counts_not_what_the_client_cla
     settings,
 ) -> None:
     # given one trusted proxy that appends the address it saw
-    settings.TRUSTED_PROXY_HOPS = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     request = RequestFactory().get(
         API_URL, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8, 203.0.113.9"
     )
@@ -223,7 +223,7 @@ def test_behind_a_proxy_the_address_the_proxy_saw_counts_not_what_the_client_cla
 
 
 def test_a_forwarded_for_that_is_not_an_address_falls_back_to_the_peer(settings) -> None:
-    settings.TRUSTED_PROXY_HOPS = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     request = RequestFactory().get(API_URL, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="x" * 500)
     assert ratelimit.client_address(request) == "10.0.0.1"
 
@@ -232,7 +232,7 @@ def test_rotating_a_spoofed_forwarded_for_does_not_escape_the_failed_key_limit(
     client: Client, db: None, settings
 ) -> None:
     settings.API_FAILED_AUTH_PER_MINUTE = 2
-    settings.TRUSTED_PROXY_HOPS = 1
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address: the proxy
     answers = [
         send(
             client,

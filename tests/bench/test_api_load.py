@@ -60,6 +60,22 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def _cache_url() -> str:
+    redis = os.environ.get("REDIS_URL")
+    if not redis:
+        return "dbcache://panel_cache"
+    return urlunsplit(urlsplit(redis)._replace(path="/14"))  # its own database, flushed after
+
+
+def _create_cache_table() -> None:
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    location = {"BACKEND": "panel.cache.DatabaseCache", "LOCATION": "panel_cache"}
+    with override_settings(CACHES={"default": location}):
+        call_command("createcachetable", verbosity=0)
+
+
 def _broker_url() -> str:
     """Redis when the run has one (as production), kombu's in-memory transport otherwise."""
     redis = os.environ.get("REDIS_URL")
@@ -75,6 +91,8 @@ def gunicorn(transactional_db: None, sandbox: Any) -> Iterator[Callable[..., Gun
     started: list[Gunicorn] = []
 
     def start(*, workers: int = 3, threads: int = 1) -> Gunicorn:
+        if _cache_url().startswith("dbcache://"):
+            _create_cache_table()
         port = closed_port()
         env = {
             **os.environ,
@@ -89,7 +107,9 @@ def gunicorn(transactional_db: None, sandbox: Any) -> Iterator[Callable[..., Gun
             "API_FAILED_AUTH_PER_MINUTE": "0",
             "CELERY_BROKER_URL": _broker_url(),
             "CELERY_TASK_ALWAYS_EAGER": "0",
-            "CACHE_URL": "locmemcache://benchmark",
+            # DEBUG=0 needs a cache every worker shares: Redis when the run has one, else the
+            # database cache (the test database gets its table from Django's test runner).
+            "CACHE_URL": _cache_url(),
             "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
             "SIEULIKE_API_URL": sandbox_url(),
             "SIEULIKE_API_KEY": "sandbox-key",
@@ -135,6 +155,7 @@ def gunicorn(transactional_db: None, sandbox: Any) -> Iterator[Callable[..., Gun
         import redis
 
         redis.Redis.from_url(_broker_url()).flushdb()
+        redis.Redis.from_url(_cache_url()).flushdb()
 
 
 def _report(name: str, result: LoadResult, ceiling: float | None, limit: str = "") -> None:

@@ -308,3 +308,52 @@ def test_sign_ups_from_one_address_are_limited_and_the_refused_one_creates_nothi
     assert response.status_code == 429
     assert "Too many sign-ups" in response.content.decode()
     assert not get_user_model().objects.filter(username="my").exists()
+
+
+# --- issue 12: password resets limited, the language cookie like the others ---------------------
+
+
+def test_password_resets_from_one_address_are_limited_and_the_refused_one_sends_nothing(
+    client: Client, settings
+) -> None:
+    settings.PASSWORD_RESET_RATE_LIMIT_PER_MINUTE = 3
+    settings.PASSWORD_RESET_PER_ACCOUNT_PER_HOUR = 100
+    for n in range(3):
+        make_customer(username=f"reset{n}", email=f"reset{n}@example.com")
+        response = client.post(reverse("password_reset"), {"email": f"reset{n}@example.com"})
+        assert response["Location"] == reverse("password_reset_done")
+    make_customer(username="reset3", email="reset3@example.com")
+    response = client.post(reverse("password_reset"), {"email": "reset3@example.com"})
+    assert response.status_code == 429
+    assert "Too many password reset requests" in response.content.decode()
+    assert len(mail.outbox) == 3
+
+
+@pytest.mark.parametrize(
+    "spellings", [["an@example.com"] * 8, ["an@example.com", "AN@example.com"] * 4]
+)
+def test_password_resets_of_one_account_send_a_few_mails_not_one_per_request(
+    client: Client, settings, spellings: list[str]
+) -> None:
+    settings.PASSWORD_RESET_RATE_LIMIT_PER_MINUTE = 100  # the per-address limit is another test
+    make_customer(username="an", email="an@example.com")
+    for email in spellings:
+        response = client.post(reverse("password_reset"), {"email": email})
+        # every answer is the same page, sent or not: it tells nobody whether the account exists
+        assert response["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == settings.PASSWORD_RESET_PER_ACCOUNT_PER_HOUR == 3
+
+
+def test_the_language_cookie_is_secure_and_same_site_when_the_settings_say_so(
+    client: Client, settings
+) -> None:
+    settings.LANGUAGE_COOKIE_SECURE = True
+    settings.LANGUAGE_COOKIE_SAMESITE = "Lax"
+    client.force_login(make_customer(username="giang"))
+    response = client.post(reverse("billing:account"), {"email": "g@example.com", "language": "en"})
+    cookie = response.cookies["django_language"]
+    assert cookie["secure"] is True and cookie["samesite"] == "Lax"
+    # and Django's own language switcher sets it the same way
+    response = client.post("/i18n/setlang/", {"language": "vi", "next": "/"})
+    cookie = response.cookies["django_language"]
+    assert cookie["secure"] is True and cookie["samesite"] == "Lax"

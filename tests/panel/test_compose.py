@@ -47,3 +47,30 @@ def test_the_environment_contract_is_documented() -> None:
         "SIEULIKE_API_URL", "SIEULIKE_API_KEY", "SIEULIKE_TIMEOUT",
     ):
         assert name in example, name
+
+
+# --- issue 12: only the proxy is published; the panel trusts it, a shared cache, a moved admin ---
+
+
+def test_gunicorn_is_not_published_to_the_world_only_the_proxy_is() -> None:
+    assert "ports" not in SERVICES["web"]
+    assert {"80:80", "443:443"} <= set(SERVICES["proxy"]["ports"])
+    for name, service in SERVICES.items():
+        if name != "proxy":
+            assert "ports" not in service, name
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "reverse_proxy web:8000" in caddyfile
+
+
+def test_the_panel_trusts_forwarded_headers_from_the_proxy_alone() -> None:
+    proxy_address = SERVICES["proxy"]["networks"]["edge"]["ipv4_address"]
+    trusted = SERVICES["web"]["environment"]["TRUSTED_PROXIES"].split(",")
+    assert proxy_address in trusted
+    assert set(trusted) <= {proxy_address, "127.0.0.1"}  # loopback: the health check only
+
+
+def test_the_stack_has_a_shared_cache_and_an_admin_url_of_its_own() -> None:
+    env = SERVICES["web"]["environment"]
+    assert env["CACHE_URL"].startswith("redis://")
+    assert env["ADMIN_URL"].startswith("${ADMIN_URL:?")  # compose refuses to start without one
+    assert "createcachetable" in SERVICES["web"]["command"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -30,6 +31,9 @@ PRODUCTION = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "SIEULIKE_API_KEY": "k",
     "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "ADMIN_URL": "staff-9f3k/",
+    "TRUSTED_PROXIES": "172.28.0.0/24",
 }
 
 
@@ -52,6 +56,76 @@ def test_missing_secret_key_in_production_fails_loudly() -> None:
 def test_a_bad_value_fails_loudly_at_start(name: str, value: str) -> None:
     result = _manage("check", env={**PRODUCTION, name: value})
     assert result.returncode != 0
+
+
+@pytest.mark.parametrize(
+    "cache_url", [None, "locmemcache://panel", "filecache:///tmp/panel-cache", "dummycache://"]
+)
+def test_production_refuses_to_start_without_a_cache_every_process_shares(
+    cache_url: str | None,
+) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "CACHE_URL"}
+    if cache_url is not None:
+        env["CACHE_URL"] = cache_url
+    result = _manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "CACHE_URL" in result.stderr and "shared" in result.stderr
+
+
+def test_make_check_deploy_fails_without_a_shared_cache() -> None:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    make = shutil.which("make") or "make"
+    result = subprocess.run(  # noqa: S603 - make, a fixed target
+        [make, "--no-print-directory", "check-deploy"], cwd=ROOT, env=base,
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode != 0
+    assert "CACHE_URL" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("cache_url", ["redis://127.0.0.1:6379/1", "dbcache://panel_cache"])
+def test_redis_or_the_database_cache_are_shared_caches(cache_url: str) -> None:
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "CACHE_URL": cache_url}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_default_admin_url_is_warned_about_in_production() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "ADMIN_URL"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "panel.W001" in result.stdout + result.stderr
+
+
+def test_a_proxy_without_trusted_proxies_is_warned_about_in_production() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "TRUSTED_PROXIES"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "panel.W002" in result.stdout + result.stderr
+    # and gunicorn facing the clients itself needs no proxy list
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**env, "BEHIND_PROXY": "0"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    result = _manage("check", env={**PRODUCTION, "TRUSTED_PROXIES": "10.0.0.1,proxy.local"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr
+
+
+def test_the_language_cookie_is_secure_and_same_site_in_production() -> None:
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.LANGUAGE_COOKIE_SECURE, s.LANGUAGE_COOKIE_SAMESITE, s.LANGUAGE_COOKIE_HTTPONLY)"
+    )
+    result = _manage("shell", "-c", code, env=PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    secure, samesite, _httponly = result.stdout.strip().splitlines()[-1].split()
+    assert secure == "True"
+    assert samesite in ("Lax", "Strict")
 
 
 def test_money_rounds_half_up_to_two_places_and_formats_the_vietnamese_way() -> None:

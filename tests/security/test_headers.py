@@ -150,6 +150,7 @@ PRODUCTION = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "SIEULIKE_API_KEY": "k",
     "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+    "CACHE_URL": "dbcache://panel_cache",  # DEBUG=0 insists on a shared cache (unused here)
     # collectstatic has not run here; the manifest storage would refuse every {% static %}.
     "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }

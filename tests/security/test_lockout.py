@@ -105,7 +105,7 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw_not_one_the_client_
     settings: Any,
 ) -> None:
     # given one proxy in front of the app, which appends the address it saw
-    settings.TRUSTED_PROXY_HOPS = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
     new_customer("tuan")
     client = Client(REMOTE_ADDR="10.0.0.2")  # the proxy
     # when a guesser sends a new made-up X-Forwarded-For entry with every guess
@@ -120,29 +120,39 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw_not_one_the_client_
 
 
 @pytest.mark.parametrize(
-    ("hops", "meta", "expected"),
+    ("trusted", "meta", "expected"),
     [
-        (0, {"REMOTE_ADDR": "203.0.113.1", "HTTP_X_FORWARDED_FOR": "192.0.2.1"}, "203.0.113.1"),
+        ([], {"REMOTE_ADDR": "203.0.113.1", "HTTP_X_FORWARDED_FOR": "192.0.2.1"}, "203.0.113.1"),
         (
-            1,
+            ["10.0.0.2"],
             {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "192.0.2.1, 203.0.113.9"},
             "203.0.113.9",
         ),
         (
-            2,
+            ["10.0.0.0/24"],
             {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "192.0.2.1, 203.0.113.9, 10.0.0.3"},
             "203.0.113.9",
         ),
-        (1, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "not-an-address"}, "10.0.0.2"),
-        (0, {"REMOTE_ADDR": ""}, None),
+        (
+            ["10.0.0.2"],
+            {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "not-an-address"},
+            "10.0.0.2",
+        ),
+        # a peer that is not a trusted proxy chooses nothing, however it dresses the request
+        (
+            ["10.0.0.2"],
+            {"REMOTE_ADDR": "198.51.100.7", "HTTP_X_FORWARDED_FOR": "192.0.2.1"},
+            "198.51.100.7",
+        ),
+        ([], {"REMOTE_ADDR": ""}, None),
     ],
 )
 def test_the_login_lockout_and_the_api_limits_agree_on_the_client_address(
-    rf: Any, settings: Any, hops: int, meta: dict[str, str], expected: str | None
+    rf: Any, settings: Any, trusted: list[str], meta: dict[str, str], expected: str | None
 ) -> None:
     from panel import ratelimit
 
-    settings.TRUSTED_PROXY_HOPS = hops
+    settings.TRUSTED_PROXIES = trusted
     request = rf.get("/", **meta)
     assert client_ip(request) == expected
     if expected is not None:

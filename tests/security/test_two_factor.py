@@ -273,10 +273,18 @@ def _shell(code: str, env: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"DEBUG": "0", "SECRET_KEY": "s" * 60}, "True"),
+        ({"DEBUG": "0", "SECRET_KEY": "s" * 60, "CACHE_URL": "dbcache://panel_cache"}, "True"),
         ({"DEBUG": "1"}, "False"),
         ({"DEBUG": "1", "ADMIN_REQUIRE_2FA": "1"}, "True"),
-        ({"DEBUG": "0", "SECRET_KEY": "s" * 60, "ADMIN_REQUIRE_2FA": "0"}, "False"),
+        (
+            {
+                "DEBUG": "0",
+                "SECRET_KEY": "s" * 60,
+                "CACHE_URL": "dbcache://panel_cache",
+                "ADMIN_REQUIRE_2FA": "0",
+            },
+            "False",
+        ),
     ],
 )
 def test_two_factor_is_required_by_default_in_production_and_not_in_development(

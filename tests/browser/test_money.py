@@ -44,15 +44,15 @@ def test_staff_approve_a_top_up_and_credit_a_wallet_in_the_admin(
     qr.wait_for()
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", qr.element_handle())
 
-    # Staff log in through the admin's own form and approve it with the list's action.
+    # Staff log in through the admin's own form and approve it on the request's own page,
+    # with the amount the bank statement shows and a confirmation.
     admin = open_tab("staff")
     admin.admin_login("quanly")
     assert admin.page.is_visible("[data-testid=admin-staff-dashboard]")
-    admin.goto(f"/{settings.ADMIN_URL}billing/topuprequest/?state__exact=pending", "topups-pending")
-    admin.page.check(f"input[name=_selected_action][value='{topup.pk}']")
-    admin.page.select_option("select[name=action]", "approve")
+    admin.goto(f"/{settings.ADMIN_URL}billing/topuprequest/{topup.pk}/approve/", "topup-approve")
+    admin.page.check("#id_confirm")
     with admin.page.expect_navigation():
-        admin.page.click("button[name=index]")
+        admin.page.click("#content-main input[type=submit]")
     admin.snap("topup-approved")
     assert admin.page.is_visible("ul.messagelist li.success")
     topup.refresh_from_db()

@@ -23,7 +23,14 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from billing.models import ApiKey, LedgerEntry, TopUpRequest, Wallet
+from billing.models import (
+    ApiKey,
+    BankNotification,
+    BankTransfer,
+    LedgerEntry,
+    TopUpRequest,
+    Wallet,
+)
 from catalog.models import CategoryMarkup, PriceChange, PricingSettings, SyncRun
 from orders.models import CancelRequest, Order, RefillRequest
 from panel import api_v2
@@ -67,6 +74,7 @@ class CustomerPage:
     args: Callable[[World], list[Any]]
     method: str = "GET"
     owner_status: int = 200
+    back_to: str = ""  # where an action sends its owner, when not to the order
 
 
 CUSTOMER_PAGES: dict[str, CustomerPage] = {
@@ -75,6 +83,10 @@ CUSTOMER_PAGES: dict[str, CustomerPage] = {
     "orders:cancel": CustomerPage(lambda w: [w.order.pk], "POST", 302),
     "billing:topup_detail": CustomerPage(lambda w: [w.topup_reference]),
     "billing:topup_qr": CustomerPage(lambda w: [w.topup_reference]),
+    "billing:topup_status": CustomerPage(lambda w: [w.topup_reference]),
+    "billing:topup_cancel": CustomerPage(lambda w: [w.topup_reference], "POST", 302, "/topup/"),
+    # The demo bank is off outside `make run` (settings.BANK_DEMO): not found, even for the owner.
+    "billing:topup_demo_pay": CustomerPage(lambda w: [w.topup_reference], "POST", 404),
 }
 
 # Every model in the admin, and how to get one object of it that concerns customer A (or, for
@@ -96,6 +108,10 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
     "billing.ledgerentry": lambda w: LedgerEntry.objects.filter(wallet__user=w.a.user).first(),
     "billing.topuprequest": lambda w: TopUpRequest.objects.get(reference=w.topup_reference),
     "billing.apikey": lambda w: ApiKey.objects.get(user=w.a.user),
+    "billing.banktransfer": lambda w: _transfer(),
+    "billing.banknotification": lambda w: BankNotification.objects.get_or_create(
+        provider="sepay", outcome="unmatched", raw_body="{}", transfer=_transfer()
+    )[0],
     "orders.order": lambda w: w.order,
     "orders.refillrequest": lambda w: RefillRequest.objects.create(
         order=w.order, state=RefillRequest.State.REJECTED, error="test"
@@ -144,7 +160,23 @@ def _order_type(w: World) -> int:
     return ContentType.objects.get_for_model(Order).pk
 
 
+def _transfer() -> BankTransfer:
+    return BankTransfer.objects.get_or_create(
+        provider="sepay",
+        provider_id="1",
+        defaults={"amount": 100000, "content": "no code", "state": "unmatched"},
+    )[0]
+
+
 ADMIN_PAGES: dict[str, AdminPage] = {
+    "admin:billing_topuprequest_approve": AdminPage(
+        lambda w: {"topup_id": TopUpRequest.objects.get(reference=w.topup_reference).pk},
+        403,
+        (200, 302),  # 302: already decided in this world
+    ),
+    "admin:billing_banktransfer_assign": AdminPage(
+        lambda w: {"transfer_id": _transfer().pk}, 403, (200,)
+    ),
     "admin:billing_wallet_adjust": AdminPage(
         lambda w: {"wallet_id": Wallet.objects.get(user=w.a.user).pk}, 403, (200,)
     ),
@@ -243,7 +275,8 @@ def test_a_customer_page_is_for_its_owner_only(world: World, name: str, two_fact
     response = request(logged_in(world.a.user), page.method, url)
     assert response.status_code == page.owner_status
     if page.owner_status == 302:
-        assert response["Location"] == reverse("orders:detail", args=[world.order.pk])
+        back = page.back_to or reverse("orders:detail", args=[world.order.pk])
+        assert response["Location"] == back
 
 
 @pytest.mark.parametrize("name", ["orders:detail", "billing:topup_detail", "billing:topup_qr"])

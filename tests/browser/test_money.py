@@ -82,3 +82,56 @@ def test_staff_approve_a_top_up_and_credit_a_wallet_in_the_admin(
     shop.goto("/topup/", "topup-history")
     assert page.locator("[data-testid=past-topup]").count() == 1
     assert page.locator("[data-testid=pending-topup]").count() == 0
+
+
+def test_the_top_up_page_turns_credited_by_itself_when_the_bank_notifies(
+    open_tab: Any, sandbox: Any, settings: Any
+) -> None:
+    import json
+
+    import requests
+
+    settings.SEPAY_WEBHOOK_KEY = "browser-sepay-key"
+    customer = make_customer(username="bao_ngoc", email="bn@example.com", password=PASSWORD)
+
+    # The customer asks for 200.000 ₫ and keeps the transfer page open.
+    shop = open_tab("customer", paused_clock=True)
+    page = shop.page
+    shop.login("bao_ngoc")
+    shop.goto("/topup/", "topup")
+    assert shop.text("[data-testid=deposit-code]").startswith(settings.DEPOSIT_CODE_PREFIX)
+    page.fill("input[name=amount]", "200.000")
+    with page.expect_navigation():
+        page.click("main form[action='/topup/'] button[type=submit]")
+    topup = TopUpRequest.objects.get(user=customer)
+    assert shop.text("[data-testid=topup-state]") == "Chờ xử lý"
+    page.evaluate("() => { window.__samePage = true; }")
+
+    # The bank tells SePay, SePay tells the shop (the customer sent 10.000 ₫ less).
+    response = requests.post(
+        f"{shop.base_url}/webhooks/sepay/",
+        data=json.dumps(
+            {
+                "id": 777001,
+                "transferType": "in",
+                "transferAmount": 190000,
+                "content": f"{topup.reference.lower()} chuyen tien",
+                "referenceCode": "FT26337770001",
+                "description": "",
+            }
+        ),
+        headers={"Authorization": "Apikey browser-sepay-key", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+
+    # The page's next poll shows it credited, without a reload.
+    page.clock.run_for(5_000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=topup-state]').textContent.includes('Đã cộng')"
+    )
+    shop.snap("topup-credited-by-itself")
+    assert page.evaluate("() => window.__samePage === true")
+    assert shop.text("[data-testid=topup-received]") == money_text(Decimal("190000"))
+    assert "10.000" in shop.text("[data-topup-difference]")
+    assert page.locator("[data-topup-pay]").is_hidden()

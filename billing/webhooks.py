@@ -123,9 +123,24 @@ def _refuse(
 
 
 def _receive(request: HttpRequest, incoming: IncomingTransfer, raw: str) -> JsonResponse:
-    notification = bank_transfer_receive(
-        incoming=incoming, raw_body=raw, remote_addr=ratelimit.client_address(request)
-    )
+    address = ratelimit.client_address(request)
+    try:
+        notification = bank_transfer_receive(incoming=incoming, raw_body=raw, remote_addr=address)
+    except Exception:
+        # Everything of this delivery rolled back, so the provider's retry (it gets a 500) will
+        # find nothing and credit it. Keep a line in the inbox meanwhile, if the database lets us.
+        logger.exception("%s notification %s failed", incoming.provider, incoming.provider_id)
+        try:
+            bank_notification_record(
+                provider=incoming.provider,
+                outcome=BankNotification.Outcome.REFUSED,
+                raw_body=raw,
+                remote_addr=address,
+                detail="Internal error: nothing credited; the provider retries.",
+            )
+        except Exception:  # noqa: BLE001 - the database may be what failed; the 500 stands
+            logger.exception("could not record the failed notification")
+        raise
     return JsonResponse({"success": True, "outcome": notification.outcome})
 
 

@@ -70,7 +70,9 @@ def post_sepay(url: str, body: dict[str, Any], key: str | None = SEPAY_KEY) -> r
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Apikey {key}"
-    return requests.post(f"{url}/webhooks/sepay/", data=json.dumps(body), headers=headers, timeout=10)
+    return requests.post(
+        f"{url}/webhooks/sepay/", data=json.dumps(body), headers=headers, timeout=10
+    )
 
 
 def casso_data(description: str, amount: int = 200000, **over: Any) -> dict[str, Any]:

@@ -23,11 +23,13 @@ from billing.deposits import (
 # From Casso's own sample (../shared/bank-webhooks.md).
 CASSO_KEY = "mgExMrjj4i7a1p8Cs6LmFbpCd8lbw4sSX4LZXPag7TKazeIogtR90tvWYTkwQbvs"
 CASSO_BODY = (
-    '{"error":0,"data":{"id":0,"reference":"MA_GIAO_DICH_THU_NGHIEM","description":"giao dich thu'
-    ' nghiem","amount":599000,"runningBalance":25000000,'
-    '"transactionDateTime":"2024-10-03 15:06:37","accountNumber":"88888888","bankName":"VPBank","bankAbbreviation":"VPB","virtualAccountNumber"'
-    ':"","virtualAccountName":"","counterAccountName":"NGUYEN VAN A","counterAccountNumber":'
-    '"8888888888","counterAccountBankId":"970415","counterAccountBankName":"VietinBank"}}'
+    '{"error":0,"data":{"id":0,"reference":"MA_GIAO_DICH_THU_NGHIEM",'
+    '"description":"giao dich thu nghiem","amount":599000,"runningBalance":25000000,'
+    '"transactionDateTime":"2024-10-03 15:06:37","accountNumber":"88888888",'
+    '"bankName":"VPBank","bankAbbreviation":"VPB","virtualAccountNumber":"",'
+    '"virtualAccountName":"","counterAccountName":"NGUYEN VAN A",'
+    '"counterAccountNumber":"8888888888","counterAccountBankId":"970415",'
+    '"counterAccountBankName":"VietinBank"}}'
 )
 CASSO_HEADER = (
     "t=1727948258788,v1=ed0a4bd2e826d5cb69988cdb141e6c1a080e21f3b57eb72cd78192220042b9e7dde0868fc6"

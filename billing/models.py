@@ -137,7 +137,8 @@ class LedgerEntry(models.Model):
                 return gettext("Bank transfer %(reference)s") % {"reference": topup.reference}
             transfer = getattr(self, "bank_transfer", None)
             if transfer is not None:
-                return gettext("Bank transfer %(reference)s") % {"reference": transfer.reference}
+                reference = transfer.reference or transfer.matched_code
+                return gettext("Bank transfer %(reference)s") % {"reference": reference}
         if self.kind == EntryKind.DEPOSIT_BONUS:
             return gettext("Deposit bonus")
         if self.memo == OPENING_BALANCE_MEMO:

@@ -44,6 +44,7 @@ from .services import (
     profile_for_user,
     profile_update,
     topup_request_create,
+    wallet_balance,
 )
 from .transfers import deposit_code_for_user, topup_cancel
 
@@ -247,6 +248,8 @@ def topup_status(request: AuthedRequest, reference: str) -> JsonResponse:
             if topup_request.received is not None
             else None,
             "difference": format_vnd(difference) if difference else None,
+            # the balance in the page's header, which the same poll brings up to date
+            "balance": format_vnd(wallet_balance(user=request.user)),
         }
     )
 

@@ -55,6 +55,7 @@ document.addEventListener("submit", (event) => {
         const diff = box.querySelector("[data-topup-difference]");
         if (diff) diff.textContent = data.difference ? diff.dataset.template.replace("{d}", data.difference) : "";
       }
+      if (data.balance) document.querySelectorAll("[data-balance]").forEach((el) => { el.textContent = data.balance; });
       if (data.final) {
         box.dataset.final = "1";
         document.querySelectorAll("[data-topup-pay]").forEach((el) => { el.hidden = true; });

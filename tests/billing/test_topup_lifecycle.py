@@ -139,6 +139,7 @@ def test_the_status_the_page_polls_is_the_customers_own(customer_client: Client)
         "final": False,
         "received": None,
         "difference": None,
+        "balance": "0 ₫",
     }
     assert stranger.status_code == 404
 

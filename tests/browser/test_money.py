@@ -135,3 +135,4 @@ def test_the_top_up_page_turns_credited_by_itself_when_the_bank_notifies(
     assert shop.text("[data-testid=topup-received]") == money_text(Decimal("190000"))
     assert "10.000" in shop.text("[data-topup-difference]")
     assert page.locator("[data-topup-pay]").is_hidden()
+    assert shop.text("[data-testid=balance]") == money_text(Decimal("190000"))

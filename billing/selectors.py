@@ -224,6 +224,16 @@ def topup_qr_payload(*, topup: TopUpRequest) -> str:
     )
 
 
+def latest_transfer_for_user(*, user: User) -> BankTransfer | None:
+    """The customer's most recently credited bank transfer (one indexed query)."""
+    return (
+        BankTransfer.objects.filter(user=user, state=BankTransfer.State.CREDITED)
+        .order_by("-credited_at", "-pk")
+        .only("pk", "amount")
+        .first()
+    )
+
+
 def deposit_qr_payload(*, code: str) -> str:
     """A static VietQR (no amount) to the shop's account with the customer's deposit code as the
     purpose: saved once, paid any amount at any time."""

@@ -15,6 +15,7 @@ urlpatterns = [
     path("topup/", views.topup, name="topup"),
     # Before the request pages: "deposit-code" would otherwise be taken for a reference.
     path("topup/deposit-code/qr.svg", views.deposit_qr, name="deposit_qr"),
+    path("topup/recent/", views.topup_recent, name="topup_recent"),
     path("topup/<str:reference>/", views.topup_detail, name="topup_detail"),
     path("topup/<str:reference>/qr.svg", views.topup_qr, name="topup_qr"),
     # issue 14: automatic top-ups

@@ -32,6 +32,7 @@ from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
 from .models import ApiKey, Profile, TopUpRequest
 from .selectors import (
     deposit_qr_payload,
+    latest_transfer_for_user,
     ledger_entries_for_user,
     topup_qr_payload,
     topups_for_user,
@@ -208,6 +209,7 @@ def topup(request: AuthedRequest) -> HttpResponse:
         "pending": pending,
         "past": past,
         "deposit_code": deposit_code_for_user(user=request.user),
+        "latest_transfer": latest_transfer_for_user(user=request.user),
         **_bank(),
     }
     return render(request, "billing/topup.html", context)
@@ -250,6 +252,21 @@ def topup_status(request: AuthedRequest, reference: str) -> JsonResponse:
             "difference": format_vnd(difference) if difference else None,
             # the balance in the page's header, which the same poll brings up to date
             "balance": format_vnd(wallet_balance(user=request.user)),
+        }
+    )
+
+
+@login_required
+@require_GET
+@never_cache
+def topup_recent(request: AuthedRequest) -> JsonResponse:
+    """The customer's latest credited bank transfer and balance, polled by /topup/: a transfer
+    with the deposit code shows up there by itself."""
+    latest = latest_transfer_for_user(user=request.user)
+    return JsonResponse(
+        {
+            "balance": format_vnd(wallet_balance(user=request.user)),
+            "latest": {"id": latest.pk, "amount": format_vnd(latest.amount)} if latest else None,
         }
     )
 

@@ -83,3 +83,34 @@ document.addEventListener("submit", (event) => {
     document.querySelectorAll("[data-topup-poll]").forEach(setup);
   });
 })();
+
+// /topup/ polls the customer's latest credited transfer: money sent with the deposit code shows
+// up there by itself, and the balance in the header with it.
+(() => {
+  const POLL_MS = 4000;
+  const setup = (note) => {
+    const tick = async () => {
+      if (!document.hidden) {
+        try {
+          const response = await fetch(note.dataset.depositPoll, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+          if (response.ok) {
+            const data = await response.json();
+            document.querySelectorAll("[data-balance]").forEach((el) => { el.textContent = data.balance; });
+            if (data.latest && String(data.latest.id) !== note.dataset.latest) {
+              note.dataset.latest = String(data.latest.id);
+              note.textContent = note.dataset.template.replace("{amount}", data.latest.amount);
+              note.hidden = false;
+            }
+          }
+        } catch (_error) {
+          // Offline for a moment: the next tick tries again.
+        }
+      }
+      setTimeout(tick, POLL_MS);
+    };
+    setTimeout(tick, POLL_MS);
+  };
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-deposit-poll]").forEach(setup);
+  });
+})();

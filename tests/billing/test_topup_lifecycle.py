@@ -193,3 +193,28 @@ def test_the_demo_bank_sends_a_signed_sepay_notification_over_http(
     assert topup.state == TopUpRequest.State.APPROVED
     assert wallet_balance(user=user) == Decimal("100000.00")
     assert BankNotification.objects.get().provider == "sepay"
+
+
+def test_the_top_up_page_polls_the_customers_own_latest_transfer(
+    customer_client: Client, settings: Any
+) -> None:
+    from billing.transfers import IncomingTransfer, bank_transfer_receive
+
+    url = reverse("billing:topup_recent")
+    assert customer_client.get(url).json() == {"balance": "0 ₫", "latest": None}
+    other = make_customer(username="other")
+    for user, amount, serial in ((customer_client.user, 120000, "1"), (other, 90000, "2")):  # type: ignore[attr-defined]
+        bank_transfer_receive(
+            incoming=IncomingTransfer(
+                provider="sepay",
+                provider_id=serial,
+                reference=f"FT{serial}",
+                amount=Decimal(amount),
+                content=deposit_code_for_user(user=user),
+            ),
+            raw_body="{}",
+        )
+
+    data = customer_client.get(url).json()
+
+    assert data["balance"] == "120.000 ₫" and data["latest"]["amount"] == "120.000 ₫"

@@ -136,3 +136,42 @@ def test_the_top_up_page_turns_credited_by_itself_when_the_bank_notifies(
     assert "10.000" in shop.text("[data-topup-difference]")
     assert page.locator("[data-topup-pay]").is_hidden()
     assert shop.text("[data-testid=balance]") == money_text(Decimal("190000"))
+
+
+def test_money_sent_with_the_deposit_code_shows_on_the_top_up_page_by_itself(
+    open_tab: Any, sandbox: Any, settings: Any
+) -> None:
+    import json
+
+    import requests
+
+    settings.SEPAY_WEBHOOK_KEY = "browser-sepay-key"
+    make_customer(username="minh_chau", email="mc@example.com", password=PASSWORD)
+    shop = open_tab("customer", paused_clock=True)
+    page = shop.page
+    shop.login("minh_chau")
+    shop.goto("/topup/", "topup")
+    code = shop.text("[data-testid=deposit-code]")
+    assert page.locator("[data-testid=deposit-arrived]").is_hidden()
+
+    # A transfer of any amount, at any time, with the permanent code in the message.
+    requests.post(
+        f"{shop.base_url}/webhooks/sepay/",
+        data=json.dumps(
+            {
+                "id": 777002,
+                "transferType": "in",
+                "transferAmount": 350000,
+                "content": f"MBVCB.8812.{code}.CT tu 0123456789 MINH CHAU",
+                "referenceCode": "FT26337770002",
+            }
+        ),
+        headers={"Authorization": "Apikey browser-sepay-key", "Content-Type": "application/json"},
+        timeout=10,
+    ).raise_for_status()
+
+    page.clock.run_for(5_000)
+    page.locator("[data-testid=deposit-arrived]").wait_for(state="visible")
+    shop.snap("deposit-code-credited-by-itself")
+    assert "350.000" in shop.text("[data-testid=deposit-arrived]")
+    assert shop.text("[data-testid=balance]") == money_text(Decimal("350000"))

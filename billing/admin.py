@@ -24,10 +24,17 @@ from django.utils.translation import gettext_lazy as _
 from panel.http import AuthedRequest
 from panel.money import format_vnd
 
-from .forms import WalletAdjustForm
+from .forms import TopUpApproveForm, WalletAdjustForm
 from .models import ApiKey, LedgerEntry, TopUpRequest, Wallet
 from .selectors import wallets_with_entry_sums
-from .services import BillingError, TopUpNotPending, topup_confirm, topup_reject, wallet_adjust
+from .services import (
+    TOPUP_CREDITABLE,
+    BillingError,
+    TopUpNotPending,
+    topup_confirm,
+    topup_reject,
+    wallet_adjust,
+)
 
 if TYPE_CHECKING:
     from .selectors import WalletWithSums
@@ -238,6 +245,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "reference",
         "user",
         "amount_vnd",
+        "received",
         "state",
         "created_at",
         "decided_by",
@@ -251,14 +259,18 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "reference",
         "user",
         "amount",
+        "received",
         "state",
         "entry",
         "decided_by",
         "decided_at",
         "note",
         "created_at",
+        "approve_link",
     )
-    actions = ["approve", "reject"]
+    # Approving is not a bulk action any more: it credits money, so it happens on the
+    # request's own page, with the amount the bank statement shows and a confirmation.
+    actions = ["reject"]
     ordering = ["-created_at"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -272,32 +284,72 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def amount_vnd(self, topup: TopUpRequest) -> str:
         return format_vnd(topup.amount)
 
-    @admin.action(
-        description=_("Approve: the money arrived, credit the customer"), permissions=["decide"]
-    )
-    def approve(self, request: AuthedRequest, queryset: QuerySet[TopUpRequest]) -> None:
-        credited = refused = 0
-        for topup in queryset.order_by("pk"):
-            already = topup.state == TopUpRequest.State.APPROVED
+    @admin.display(description=_("approve"))
+    def approve_link(self, topup: TopUpRequest) -> str:
+        if topup.state not in TOPUP_CREDITABLE:
+            return "–"
+        return format_html(
+            '<a class="button" href="{}">{}</a>',
+            reverse("admin:billing_topuprequest_approve", args=[topup.pk]),
+            gettext("Approve: the money arrived…"),
+        )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:topup_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="billing_topuprequest_approve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def approve_view(self, request: AuthedRequest, topup_id: int) -> HttpResponse:
+        """The amount received (editable: banks deliver what the customer sent, not what was
+        asked) and a confirmation box, then topup_confirm, recording who approved."""
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        topup = get_object_or_404(TopUpRequest.objects.select_related("user"), pk=topup_id)
+        change_url = reverse("admin:billing_topuprequest_change", args=[topup.pk])
+        if topup.state not in TOPUP_CREDITABLE:
+            self.message_user(
+                request, gettext("This request can no longer be approved."), messages.WARNING
+            )
+            return HttpResponseRedirect(change_url)
+        form = TopUpApproveForm(request.POST or None, initial={"received": int(topup.amount)})
+        if request.method == "POST" and form.is_valid():
+            received: Decimal = form.cleaned_data["received"]
             try:
-                entry = topup_confirm(topup_id=topup.pk, confirmed_by=request.user)
-            except TopUpNotPending as exc:
-                refused += 1
-                self.message_user(request, str(exc), messages.WARNING)
-                continue
-            if not already:
-                credited += 1
+                entry = topup_confirm(
+                    topup_id=topup.pk, confirmed_by=request.user, received=received
+                )
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
                 self.log_change(
                     request,
                     topup,
                     f"Approved: credited {format_vnd(entry.amount)} (ledger entry {entry.pk})",
                 )
-        self.message_user(
-            request,
-            ngettext("%(count)d top-up credited.", "%(count)d top-ups credited.", credited)
-            % {"count": credited},
-            messages.SUCCESS if credited else messages.INFO,
-        )
+                self.message_user(
+                    request,
+                    gettext("%(reference)s: %(amount)s credited to %(user)s.")
+                    % {
+                        "reference": topup.reference,
+                        "amount": format_vnd(entry.amount),
+                        "user": topup.user,
+                    },
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "topup": topup,
+            "form": form,
+            "title": gettext("Approve top-up %(reference)s") % {"reference": topup.reference},
+        }
+        return TemplateResponse(request, "billing/admin/topup_approve.html", context)
 
     @admin.action(description=_("Reject: the money never arrived"), permissions=["decide"])
     def reject(self, request: AuthedRequest, queryset: QuerySet[TopUpRequest]) -> None:
@@ -308,7 +360,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
             except TopUpNotPending as exc:
                 self.message_user(request, str(exc), messages.WARNING)
                 continue
-            if topup.state == TopUpRequest.State.PENDING:
+            if topup.state in TOPUP_CREDITABLE:
                 rejected += 1
                 self.log_change(request, topup, "Rejected")
         self.message_user(
@@ -332,3 +384,7 @@ class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("starts with"))
     def prefix_shown(self, key: ApiKey) -> str:
         return f"{key.prefix}…"
+
+
+# The inbox of bank notifications and the transfers they reported (issue 14).
+from . import admin_bank  # noqa: E402, F401

@@ -160,3 +160,48 @@ class WalletAdjustForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("A reason is required."))
         return reason
+
+
+class TopUpApproveForm(forms.Form):
+    """Staff approval of a top-up by hand, for banks without notifications."""
+
+    received = AmountField(
+        label=_("Amount received (VND)"),
+        help_text=_("As the bank statement shows it; what the customer asked for is prefilled."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I checked the shop's bank account: this money arrived, with this reference."),
+        required=True,
+        label_suffix="",
+    )
+
+    def clean_received(self) -> Decimal:
+        received: Decimal = self.cleaned_data["received"]
+        if received <= 0:
+            raise forms.ValidationError(_("The amount must be positive."))
+        return received
+
+
+class TransferAssignForm(forms.Form):
+    """Staff give an unmatched bank transfer to a customer."""
+
+    username = forms.CharField(label=_("Customer (username)"), max_length=150)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required, e.g. how you know whose money it is."),
+    )
+
+    def clean_username(self) -> Any:
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(_("No active customer has this username."))
+        return user
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -45,6 +47,9 @@ class EntryKind(models.TextChoices):
     CHARGE = "charge", pgettext_lazy("ledger entry kind", "Charge")
     REFUND = "refund", _("Refund")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    # issue 14: the shop's gift on a bank-transfer deposit (DEPOSIT_BONUS_TIERS), its own kind so
+    # that reports and check_ledger tell money the shop received from money it gave.
+    DEPOSIT_BONUS = "deposit_bonus", _("Deposit bonus")
 
 
 class LedgerEntry(models.Model):
@@ -83,14 +88,15 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["deposit", "refund"], amount__gt=0)
+                    Q(kind__in=["deposit", "refund", "deposit_bonus"], amount__gt=0)
                     | Q(kind="charge", amount__lt=0)
                     | Q(kind="adjustment")
                 ),
                 name="entry_amount_sign_matches_kind",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["deposit", "adjustment"]) | Q(order__isnull=False),
+                condition=Q(kind__in=["deposit", "adjustment", "deposit_bonus"])
+                | Q(order__isnull=False),
                 name="entry_charge_refund_need_order",
             ),
             # An order is charged once and refunded at most once: its one refund covers
@@ -129,6 +135,12 @@ class LedgerEntry(models.Model):
             topup = getattr(self, "topup", None)
             if topup is not None:
                 return gettext("Bank transfer %(reference)s") % {"reference": topup.reference}
+            transfer = getattr(self, "bank_transfer", None)
+            if transfer is not None:
+                reference = transfer.reference or transfer.matched_code
+                return gettext("Bank transfer %(reference)s") % {"reference": reference}
+        if self.kind == EntryKind.DEPOSIT_BONUS:
+            return gettext("Deposit bonus")
         if self.memo == OPENING_BALANCE_MEMO:
             return gettext("Opening balance")
         return self.memo
@@ -145,6 +157,9 @@ class TopUpRequest(models.Model):
         PENDING = "pending", _("Pending")
         APPROVED = "approved", _("Credited")
         REJECTED = "rejected", _("Rejected")
+        # issue 14: closed by the customer, or by time when no money came (TOPUP_EXPIRE_HOURS).
+        CANCELED = "canceled", pgettext_lazy("top-up state", "Canceled")
+        EXPIRED = "expired", _("Expired")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups"
@@ -154,6 +169,11 @@ class TopUpRequest(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
     entry = models.OneToOneField(
         LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="topup"
+    )
+    # What actually arrived, which may differ from what was asked: the entry credits this.
+    received = models.DecimalField(_("received"), null=True, blank=True, **MONEY)
+    bonus_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="topup_bonus"
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -177,10 +197,25 @@ class TopUpRequest(models.Model):
                 condition=Q(state="approved") | Q(entry__isnull=True),
                 name="topup_entry_only_if_approved",
             ),
+            models.CheckConstraint(
+                condition=~Q(state="approved") | Q(received__gt=0),
+                name="topup_approved_has_received",
+            ),
+        ]
+        indexes = [
+            # The expiry sweep and the dashboard: pending requests by age.
+            models.Index(fields=["state", "created_at"], name="topup_state_created_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.amount} VND ({self.state})"
+
+    @property
+    def difference(self) -> Decimal | None:
+        """Received less asked (negative: less arrived), or None before anything arrived."""
+        if self.received is None:
+            return None
+        return self.received - self.amount
 
 
 class ApiKey(models.Model):
@@ -231,3 +266,139 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+# --- issue 14: bank-transfer notifications ------------------------------------------------------
+
+
+class DepositCode(models.Model):
+    """A customer's permanent code for transfers of any amount at any time (`billing.deposits`).
+
+    Permanent on purpose: customers save the shop as a beneficiary with the code as the message.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deposit_code"
+    )
+    code = models.CharField(_("deposit code"), max_length=16, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("deposit code")
+        verbose_name_plural = _("deposit codes")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class BankProvider(models.TextChoices):
+    SEPAY = "sepay", "SePay"
+    CASSO = "casso", "Casso"
+
+
+class BankTransfer(models.Model):
+    """One transaction on the shop's bank account, as a notification service reported it.
+
+    Exactly once: the database refuses a second row for the same provider transaction and for
+    the same bank reference (the same money reported by SePay and by Casso), and the credit is
+    written in the transaction that inserts this row, so a repeat finds it and credits nothing.
+    """
+
+    class State(models.TextChoices):
+        CREDITED = "credited", _("Credited")
+        UNMATCHED = "unmatched", _("Unmatched")
+        IGNORED = "ignored", _("Ignored")
+
+    provider = models.CharField(_("provider"), max_length=10, choices=BankProvider)
+    provider_id = models.CharField(_("provider's transaction id"), max_length=64)
+    reference = models.CharField(_("bank reference"), max_length=64, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)  # signed: negative is money leaving
+    content = models.TextField(_("transfer content"), blank=True)
+    account_number = models.CharField(_("account"), max_length=32, blank=True)
+    transaction_time = models.CharField(_("bank time"), max_length=32, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State)
+    matched_code = models.CharField(_("matched code"), max_length=32, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_transfers",
+    )
+    topup = models.OneToOneField(
+        TopUpRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="transfer"
+    )
+    entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="bank_transfer"
+    )
+    bonus_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="transfer_bonus"
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    credited_at = models.DateTimeField(_("credited"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bank transfer")
+        verbose_name_plural = _("bank transfers")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_id"], name="banktransfer_one_per_provider_id"
+            ),
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~Q(reference=""),
+                name="banktransfer_one_per_bank_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="credited", entry__isnull=False, user__isnull=False)
+                | Q(~Q(state="credited"), entry__isnull=True, bonus_entry__isnull=True),
+                name="banktransfer_entry_iff_credited",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "-created_at"], name="banktransfer_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.provider_id} {self.amount} VND"
+
+
+class BankNotification(models.Model):
+    """Every notification a receiver got, verbatim, with what became of it: the inbox."""
+
+    class Outcome(models.TextChoices):
+        CREDITED = "credited", _("Credited")
+        DUPLICATE = "duplicate", _("Duplicate")
+        UNMATCHED = "unmatched", _("Unmatched")
+        IGNORED = "ignored", _("Ignored")
+        REFUSED = "refused", _("Refused")
+
+    provider = models.CharField(_("provider"), max_length=10, choices=BankProvider)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    raw_body = models.TextField(_("raw body"), blank=True)
+    remote_addr = models.CharField(_("from"), max_length=64, blank=True)
+    transfer = models.ForeignKey(
+        BankTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("bank notification")
+        verbose_name_plural = _("bank notifications (inbox)")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["outcome", "-created_at"], name="banknotif_outcome_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.get_outcome_display()} #{self.pk}"

@@ -24,7 +24,7 @@ from django.db.models.functions import Abs, Coalesce, Lag
 
 from panel.money import quantize_money
 
-from .models import EntryKind, LedgerEntry, TopUpRequest, Wallet
+from .models import BankTransfer, EntryKind, LedgerEntry, TopUpRequest, Wallet
 from .vietqr import vietqr_payload
 
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ def ledger_entries_for_user(
 ) -> QuerySet[LedgerEntry]:
     """The customer's own entries, newest first, optionally of one kind, each with its top-up
     (one LEFT JOIN) for `LedgerEntry.description`; the page shows the order's id, not the order."""
-    entries = LedgerEntry.objects.filter(wallet__user=user).select_related("topup")
+    entries = LedgerEntry.objects.filter(wallet__user=user).select_related(
+        "topup", "bank_transfer"
+    )
     if kind:
         entries = entries.filter(kind=kind)
     return entries.order_by("-created_at", "-id")
@@ -165,12 +167,12 @@ def ledger_problems() -> Iterator[str]:
     for entry_id, wallet_id, order_id in strangers:
         yield f"wallet {wallet_id}: entry {entry_id} concerns order {order_id} of another customer"
 
-    # 5. A credited top-up credited its own customer with its own amount, as a deposit.
+    # 5. A credited top-up credited its own customer with what was received, as a deposit.
     topups = (
         TopUpRequest.objects.filter(entry__isnull=False)
         .exclude(
             entry__kind=EntryKind.DEPOSIT,
-            entry__amount=F("amount"),
+            entry__amount=F("received"),
             entry__wallet__user_id=F("user_id"),
         )
         .order_by("pk")
@@ -178,6 +180,34 @@ def ledger_problems() -> Iterator[str]:
     )
     for reference, entry_id in topups:
         yield f"top-up {reference}: entry {entry_id} is not a deposit of its amount to its customer"
+
+    yield from _bank_transfer_problems()
+
+
+def _bank_transfer_problems() -> Iterator[str]:
+    """6. A credited bank transfer is one deposit of its own amount to its customer, and every
+    deposit bonus belongs to a bank-transfer deposit (a top-up or a notified transfer)."""
+    transfers = (
+        BankTransfer.objects.filter(entry__isnull=False)
+        .exclude(
+            entry__kind=EntryKind.DEPOSIT,
+            entry__amount=F("amount"),
+            entry__wallet__user_id=F("user_id"),
+        )
+        .order_by("pk")
+        .values_list("pk", "entry_id")
+    )
+    for transfer_id, entry_id in transfers:
+        yield f"bank transfer {transfer_id}: entry {entry_id} is not a deposit of its amount"
+    orphans = (
+        LedgerEntry.objects.filter(
+            kind=EntryKind.DEPOSIT_BONUS, topup_bonus__isnull=True, transfer_bonus__isnull=True
+        )
+        .order_by("pk")
+        .values_list("pk", "wallet_id")
+    )
+    for entry_id, wallet_id in orphans:
+        yield f"wallet {wallet_id}: bonus entry {entry_id} belongs to no bank-transfer deposit"
 
 
 def topup_qr_payload(*, topup: TopUpRequest) -> str:
@@ -191,6 +221,24 @@ def topup_qr_payload(*, topup: TopUpRequest) -> str:
         account=settings.SHOP_BANK_ACCOUNT,
         amount=topup.amount,
         purpose=topup.reference,
+    )
+
+
+def latest_transfer_for_user(*, user: User) -> BankTransfer | None:
+    """The customer's most recently credited bank transfer (one indexed query)."""
+    return (
+        BankTransfer.objects.filter(user=user, state=BankTransfer.State.CREDITED)
+        .order_by("-credited_at", "-pk")
+        .only("pk", "amount")
+        .first()
+    )
+
+
+def deposit_qr_payload(*, code: str) -> str:
+    """A static VietQR (no amount) to the shop's account with the customer's deposit code as the
+    purpose: saved once, paid any amount at any time."""
+    return vietqr_payload(
+        bank_bin=settings.SHOP_BANK_BIN, account=settings.SHOP_BANK_ACCOUNT, purpose=code
     )
 
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from panel.money import ZERO, format_vnd, quantize_money
 
+from .deposits import bonus_for, parse_bonus_tiers
 from .models import (
     OPENING_BALANCE_MEMO,
     ApiKey,
@@ -293,7 +294,12 @@ def topup_request_create(*, user: User, amount: Decimal) -> TopUpRequest:
             _("A top-up must be between %(min)s and %(max)s.")
             % {"min": format_vnd(TOPUP_MIN_AMOUNT), "max": format_vnd(TOPUP_MAX_AMOUNT)}
         )
-    pending = TopUpRequest.objects.filter(user=user, state=TopUpRequest.State.PENDING).count()
+    # Requests past their expiry no longer count, even before the sweep has marked them.
+    pending = TopUpRequest.objects.filter(
+        user=user,
+        state=TopUpRequest.State.PENDING,
+        created_at__gt=timezone.now() - timedelta(hours=settings.TOPUP_EXPIRE_HOURS),
+    ).count()
     if pending >= TOPUP_MAX_PENDING:
         raise BillingError(
             _("You already have %(count)d top-ups waiting; please wait until they are confirmed.")
@@ -312,35 +318,92 @@ def topup_request_create(*, user: User, amount: Decimal) -> TopUpRequest:
 
 
 @transaction.atomic
-def topup_confirm(*, topup_id: int, confirmed_by: User | None) -> LedgerEntry:
+def deposit_with_bonus(
+    *, user: User, amount: Decimal, memo: str, created_by: User | None = None
+) -> tuple[LedgerEntry, LedgerEntry | None]:
+    """Credit a bank transfer that arrived, and the shop's bonus on it (DEPOSIT_BONUS_TIERS).
+
+    Two entries under one lock: the deposit is the money received, the bonus its own kind, so
+    that check_ledger and the reports never mistake the shop's gift for money it was paid.
+    """
+    value = _positive(amount)
+    wallet = _locked_wallet_of(user=user)
+    entry = _write(
+        wallet=wallet, kind=EntryKind.DEPOSIT, amount=value, memo=memo, created_by=created_by
+    )
+    bonus = bonus_for(value, parse_bonus_tiers(settings.DEPOSIT_BONUS_TIERS))
+    bonus_entry = None
+    if bonus > 0:
+        bonus_entry = _write(
+            wallet=wallet,
+            kind=EntryKind.DEPOSIT_BONUS,
+            amount=bonus,
+            memo=f"Deposit bonus on {memo}",
+            created_by=created_by,
+        )
+    return entry, bonus_entry
+
+
+# A request still open: pending, or given up (by the customer or by time) before money came.
+# Money that arrives for one of these closes it as credited; only a rejected one stays closed.
+TOPUP_CREDITABLE = (
+    TopUpRequest.State.PENDING,
+    TopUpRequest.State.EXPIRED,
+    TopUpRequest.State.CANCELED,
+)
+
+
+def topup_close_credited(
+    *, topup: TopUpRequest, received: Decimal, confirmed_by: User | None
+) -> LedgerEntry:
+    """Credit `received` for a request whose row the caller has locked, and close it.
+
+    Shared by staff approval and bank notifications; runs inside the caller's transaction.
+    """
+    entry, bonus_entry = deposit_with_bonus(
+        # Memos are data in one language, for staff; customers read `LedgerEntry.description`.
+        user=topup.user,
+        amount=received,
+        memo=f"Bank transfer {topup.reference}",
+        created_by=confirmed_by,
+    )
+    topup.state = TopUpRequest.State.APPROVED
+    topup.entry = entry
+    topup.bonus_entry = bonus_entry
+    topup.received = entry.amount
+    topup.decided_by = confirmed_by
+    topup.decided_at = timezone.now()
+    topup.save(
+        update_fields=["state", "entry", "bonus_entry", "received", "decided_by", "decided_at"]
+    )
+    return entry
+
+
+@transaction.atomic
+def topup_confirm(
+    *, topup_id: int, confirmed_by: User | None, received: Decimal | None = None
+) -> LedgerEntry:
     """Credit a top-up request exactly once, however many times (even concurrently) it is called.
 
-    The request row is locked first: a second caller waits, then finds it approved and gets the
-    same ledger entry back without writing anything. A rejected request is never credited.
+    `received` is what the bank statement shows (the amount asked when omitted). The request
+    row is locked first: a second caller waits, then finds it approved and gets the same ledger
+    entry back without writing anything. A rejected request is never credited.
     """
     topup = TopUpRequest.objects.select_for_update().select_related("user").get(pk=topup_id)
     if topup.state == TopUpRequest.State.APPROVED:
         # An approved request always has its entry (constraint topup_approved_has_entry).
         assert topup.entry_id is not None
         return LedgerEntry.objects.get(pk=topup.entry_id)
-    if topup.state != TopUpRequest.State.PENDING:
+    if topup.state not in TOPUP_CREDITABLE:
         raise TopUpNotPending(
             _("Top-up %(reference)s was rejected; it cannot be credited.")
             % {"reference": topup.reference}
         )
-    entry = wallet_deposit(
-        # Memos are data in one language, for staff; customers read `LedgerEntry.description`.
-        user=topup.user,
-        amount=topup.amount,
-        memo=f"Bank transfer {topup.reference}",
-        created_by=confirmed_by,
+    return topup_close_credited(
+        topup=topup,
+        received=topup.amount if received is None else received,
+        confirmed_by=confirmed_by,
     )
-    topup.state = TopUpRequest.State.APPROVED
-    topup.entry = entry
-    topup.decided_by = confirmed_by
-    topup.decided_at = timezone.now()
-    topup.save(update_fields=["state", "entry", "decided_by", "decided_at"])
-    return entry
 
 
 @transaction.atomic
@@ -352,7 +415,7 @@ def topup_reject(
     topup = TopUpRequest.objects.select_for_update().get(pk=topup_id)
     if topup.state == TopUpRequest.State.REJECTED:
         return topup
-    if topup.state != TopUpRequest.State.PENDING:
+    if topup.state == TopUpRequest.State.APPROVED:
         raise TopUpNotPending(
             _("Top-up %(reference)s was already credited; use an adjustment to take money back.")
             % {"reference": topup.reference}

@@ -18,27 +18,37 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from panel import ratelimit
 from panel.http import AuthedRequest
+from panel.money import format_vnd
 
 from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
 from .models import ApiKey, Profile, TopUpRequest
-from .selectors import ledger_entries_for_user, topup_qr_payload, topups_for_user
+from .selectors import (
+    deposit_qr_payload,
+    latest_transfer_for_user,
+    ledger_entries_for_user,
+    topup_qr_payload,
+    topups_for_user,
+)
 from .services import (
     BillingError,
+    TopUpNotPending,
     api_key_regenerate,
     customer_create,
     profile_for_user,
     profile_update,
     topup_request_create,
+    wallet_balance,
 )
+from .transfers import deposit_code_for_user, topup_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +243,15 @@ def topup(request: AuthedRequest) -> HttpResponse:
     past = Paginator(topups.exclude(state=TopUpRequest.State.PENDING), TOPUPS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(
-        request, "billing/topup.html", {"form": form, "pending": pending, "past": past, **_bank()}
-    )
+    context = {
+        "form": form,
+        "pending": pending,
+        "past": past,
+        "deposit_code": deposit_code_for_user(user=request.user),
+        "latest_transfer": latest_transfer_for_user(user=request.user),
+        **_bank(),
+    }
+    return render(request, "billing/topup.html", context)
 
 
 @login_required
@@ -248,8 +264,74 @@ def topup_detail(request: AuthedRequest, reference: str) -> HttpResponse:
         # The shop's bank settings are wrong; the customer can still transfer by hand.
         logger.exception("VietQR payload refused for top-up %s", reference)
         qr_ok = False
-    context = {"topup": topup_request, "qr_ok": qr_ok, **_bank()}
+    context = {
+        "topup": topup_request,
+        "qr_ok": qr_ok,
+        "bank_demo": settings.BANK_DEMO,
+        **_bank(),
+    }
     return render(request, "billing/topup_detail.html", context)
+
+
+@login_required
+@require_GET
+@never_cache
+def topup_status(request: AuthedRequest, reference: str) -> JsonResponse:
+    """The request's state, polled by static/js/billing.js: the page turns "credited" by itself."""
+    topup_request = get_object_or_404(TopUpRequest, reference=reference, user=request.user)
+    difference = topup_request.difference
+    return JsonResponse(
+        {
+            "state": topup_request.state,
+            "label": str(topup_request.get_state_display()),
+            "final": topup_request.state != TopUpRequest.State.PENDING,
+            "received": format_vnd(topup_request.received)
+            if topup_request.received is not None
+            else None,
+            "difference": format_vnd(difference) if difference else None,
+            # the balance in the page's header, which the same poll brings up to date
+            "balance": format_vnd(wallet_balance(user=request.user)),
+        }
+    )
+
+
+@login_required
+@require_GET
+@never_cache
+def topup_recent(request: AuthedRequest) -> JsonResponse:
+    """The customer's latest credited bank transfer and balance, polled by /topup/: a transfer
+    with the deposit code shows up there by itself."""
+    latest = latest_transfer_for_user(user=request.user)
+    return JsonResponse(
+        {
+            "balance": format_vnd(wallet_balance(user=request.user)),
+            "latest": {"id": latest.pk, "amount": format_vnd(latest.amount)} if latest else None,
+        }
+    )
+
+
+@login_required
+@require_POST
+def topup_cancel_view(request: AuthedRequest, reference: str) -> HttpResponse:
+    topup_request = get_object_or_404(TopUpRequest, reference=reference, user=request.user)
+    try:
+        topup_cancel(topup_id=topup_request.pk, user=request.user)
+    except TopUpNotPending as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The top-up request is canceled."))
+    return redirect("billing:topup")
+
+
+@login_required
+def deposit_qr(request: AuthedRequest) -> HttpResponse:
+    """A VietQR code without an amount, for the customer's permanent deposit code."""
+    code = deposit_code_for_user(user=request.user)
+    try:
+        payload = deposit_qr_payload(code=code)
+    except ValueError as exc:
+        raise Http404("No QR code.") from exc
+    return _qr_response(payload, title=code)
 
 
 @login_required
@@ -262,15 +344,13 @@ def topup_qr(request: AuthedRequest, reference: str) -> HttpResponse:
         payload = topup_qr_payload(topup=topup_request)
     except ValueError as exc:
         raise Http404("No QR code for this top-up.") from exc
+    return _qr_response(payload, title=topup_request.reference)
+
+
+def _qr_response(payload: str, *, title: str) -> HttpResponse:
     buffer = io.BytesIO()
     segno.make(payload, error="m", micro=False).save(
-        buffer,
-        kind="svg",
-        scale=6,
-        border=4,
-        dark="#000",
-        light="#fff",
-        title=topup_request.reference,
+        buffer, kind="svg", scale=6, border=4, dark="#000", light="#fff", title=title
     )
     response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
     # An SVG opened on its own is a document: it gets nothing to run and nothing to load.

@@ -43,4 +43,10 @@ app.conf.beat_schedule = {
         "task": "orders.tasks.requests_cycle_task",
         "schedule": 120.0,
     },
+    # Top-up requests nobody paid stop counting as announced money after TOPUP_EXPIRE_HOURS
+    # (a day by default); a quarter of an hour late is close enough for that.
+    "billing-topups-expire": {
+        "task": "billing.tasks.topup_expire_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }

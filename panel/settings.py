@@ -300,6 +300,36 @@ SHOP_BANK_NAME = env.str("SHOP_BANK_NAME", default="Vietcombank")
 SHOP_BANK_ACCOUNT = env.str("SHOP_BANK_ACCOUNT", default="0123456789")
 SHOP_BANK_ACCOUNT_NAME = env.str("SHOP_BANK_ACCOUNT_NAME", default="CONG TY SMM PANEL")
 
+# Top-ups that confirm themselves (issue 14): bank-transfer notifications from SePay and Casso,
+# see README "Automatic top-ups". An empty key switches its receiver off (it answers 404).
+SEPAY_WEBHOOK_KEY = env.str("SEPAY_WEBHOOK_KEY", default="")
+CASSO_CHECKSUM_KEY = env.str("CASSO_CHECKSUM_KEY", default="")
+# Casso signs a timestamp: older (or further in the future) than this is a replay and refused.
+CASSO_TIMESTAMP_TOLERANCE_SECONDS = env.int("CASSO_TIMESTAMP_TOLERANCE_SECONDS", default=300)
+# Every customer's permanent deposit code is this prefix and 6 characters.
+DEPOSIT_CODE_PREFIX = env.str("DEPOSIT_CODE_PREFIX", default="NT").strip().upper()
+# "1000000:3,5000000:5": +3 % from 1.000.000 ₫, +5 % from 5.000.000 ₫. Empty: no bonus.
+DEPOSIT_BONUS_TIERS = env.str("DEPOSIT_BONUS_TIERS", default="")
+# A request nobody paid stops counting as announced money after this many hours.
+TOPUP_EXPIRE_HOURS = env.int("TOPUP_EXPIRE_HOURS", default=24)
+try:
+    from billing.deposits import parse_bonus_tiers, validate_prefix
+
+    validate_prefix(DEPOSIT_CODE_PREFIX)
+    parse_bonus_tiers(DEPOSIT_BONUS_TIERS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from _exc
+if TOPUP_EXPIRE_HOURS < 1:
+    raise ImproperlyConfigured("TOPUP_EXPIRE_HOURS must be at least 1.")
+# The demo bank of `make run`: a button on the top-up page that sends a signed SePay notification.
+# It mints money, so it exists only in development against the sandbox upstream.
+BANK_DEMO = (
+    env.bool("BANK_DEMO", default=False)
+    and DEBUG
+    and SIEULIKE_API_KEY == "sandbox-key"
+    and bool(SEPAY_WEBHOOK_KEY)
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

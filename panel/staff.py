@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -28,7 +29,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import EntryKind, LedgerEntry, TopUpRequest, Wallet
+from billing.models import (
+    BankNotification,
+    BankTransfer,
+    EntryKind,
+    LedgerEntry,
+    TopUpRequest,
+    Wallet,
+)
 from catalog.selectors import services_flagged, upstream_balance_status
 from orders.models import CancelRequest, Order, OrderState, RefillRequest
 from panel.money import ZERO, format_vnd
@@ -201,6 +209,10 @@ class Attention:
     topups_pending: int
     topups_pending_amount: Decimal
     topups_pending_url: str
+    transfers_unmatched: int = 0
+    transfers_unmatched_amount: Decimal = ZERO
+    transfers_unmatched_url: str = ""
+    inbox_url: str = ""
 
     @property
     def total(self) -> int:
@@ -210,6 +222,7 @@ class Attention:
             + self.refills_review
             + self.cancels_review
             + self.topups_pending
+            + self.transfers_unmatched
         )
 
 
@@ -218,9 +231,15 @@ def staff_attention(*, counts: OrderCounts) -> Attention:
     orders = reverse("admin:orders_order_changelist")
     refills = RefillRequest.objects.filter(state=RefillRequest.State.REVIEW).count()
     cancels = CancelRequest.objects.filter(state=CancelRequest.State.REVIEW).count()
-    topups = TopUpRequest.objects.filter(state=TopUpRequest.State.PENDING).aggregate(
-        n=Count("id"), amount=Sum("amount")
-    )
+    # Only requests still within their expiry count as announced: one nobody paid for a day is
+    # not money on its way (the beat marks them expired; this holds even while it lags).
+    topups = TopUpRequest.objects.filter(
+        state=TopUpRequest.State.PENDING,
+        created_at__gt=timezone.now() - timedelta(hours=settings.TOPUP_EXPIRE_HOURS),
+    ).aggregate(n=Count("id"), amount=Sum("amount"))
+    unmatched = BankTransfer.objects.filter(
+        state=BankTransfer.State.UNMATCHED, amount__gt=0
+    ).aggregate(n=Count("id"), amount=Sum("amount"))
     return Attention(
         orders_review=counts.count(OrderState.REVIEW),
         orders_review_url=f"{orders}?state__exact={OrderState.REVIEW}",
@@ -236,6 +255,42 @@ def staff_attention(*, counts: OrderCounts) -> Attention:
         topups_pending_amount=topups["amount"] or ZERO,
         topups_pending_url=reverse("admin:billing_topuprequest_changelist")
         + f"?state__exact={TopUpRequest.State.PENDING}",
+        transfers_unmatched=unmatched["n"] or 0,
+        transfers_unmatched_amount=unmatched["amount"] or ZERO,
+        transfers_unmatched_url=reverse("admin:billing_banktransfer_changelist")
+        + f"?state__exact={BankTransfer.State.UNMATCHED}",
+        inbox_url=reverse("admin:billing_banknotification_changelist"),
+    )
+
+
+@dataclass(frozen=True)
+class DepositSummary:
+    """Money customers sent by bank transfer, and the bonuses the shop added, over `DAYS` days:
+    two kinds of ledger entry, never added together."""
+
+    received: Decimal
+    bonuses: Decimal
+    notifications: int
+    refused: int
+
+
+def staff_deposits(*, days: int = DAYS) -> DepositSummary:
+    """Two small aggregates: the ledger's deposits and bonuses, the inbox's outcomes."""
+    since = timezone.now() - timedelta(days=days)
+    sums = LedgerEntry.objects.filter(
+        created_at__gte=since, kind__in=[EntryKind.DEPOSIT, EntryKind.DEPOSIT_BONUS]
+    ).aggregate(
+        received=Sum("amount", filter=Q(kind=EntryKind.DEPOSIT)),
+        bonuses=Sum("amount", filter=Q(kind=EntryKind.DEPOSIT_BONUS)),
+    )
+    inbox = BankNotification.objects.filter(created_at__gte=since).aggregate(
+        n=Count("id"), refused=Count("id", filter=Q(outcome=BankNotification.Outcome.REFUSED))
+    )
+    return DepositSummary(
+        received=sums["received"] or ZERO,
+        bonuses=sums["bonuses"] or ZERO,
+        notifications=inbox["n"] or 0,
+        refused=inbox["refused"] or 0,
     )
 
 
@@ -327,6 +382,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "chart": money_chart(money),
             "counts": counts,
             "attention": staff_attention(counts=counts),
+            "deposits": staff_deposits(),
             "balance": balance,
             "owed": owed,
             "flagged": flagged[:FLAGGED_SHOWN],

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import segno
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -192,16 +193,48 @@ def test_another_customers_top_up_and_its_qr_are_not_found(customer_client: Clie
     )
 
 
-def test_admin_approve_action_credits_once_even_when_run_twice(admin_client: Client) -> None:
+def test_approving_is_no_longer_a_bulk_action_of_the_list(admin_client: Client) -> None:
     user = make_customer()
     topup = topup_request_create(user=user, amount=Decimal("50000"))
-    url = reverse("admin:billing_topuprequest_changelist")
 
+    admin_client.post(
+        reverse("admin:billing_topuprequest_changelist"),
+        {"action": "approve", "_selected_action": [topup.pk]},
+    )
+
+    topup.refresh_from_db()
+    assert topup.state == TopUpRequest.State.PENDING
+    assert wallet_balance(user=user) == Decimal("0.00")
+
+
+def test_staff_approve_on_the_requests_page_with_the_amount_received_once(
+    admin_client: Client,
+) -> None:
+    # given a request for 50.000 ₫ whose bank statement shows 48.000 ₫
+    user = make_customer()
+    topup = topup_request_create(user=user, amount=Decimal("50000"))
+    url = reverse("admin:billing_topuprequest_approve", args=[topup.pk])
+    assert url in admin_client.get(
+        reverse("admin:billing_topuprequest_change", args=[topup.pk])
+    ).content.decode()
+    page = admin_client.get(url)
+    assert page.status_code == 200 and 'value="50000"' in page.content.decode()
+
+    # when staff submit without confirming, nothing happens
+    response = admin_client.post(url, {"received": "48.000"})
+    assert response.status_code == 200 and wallet_balance(user=user) == Decimal("0.00")
+
+    # when they confirm (twice: a double click)
     for _ in range(2):
-        response = admin_client.post(url, {"action": "approve", "_selected_action": [topup.pk]})
+        response = admin_client.post(url, {"received": "48.000", "confirm": "on"})
         assert response.status_code == 302
 
-    assert wallet_balance(user=user) == Decimal("50000.00")
+    # then 48.000 ₫ is credited once, the request is closed with who approved it
+    topup.refresh_from_db()
+    assert topup.state == TopUpRequest.State.APPROVED
+    assert topup.received == Decimal("48000.00") and topup.difference == Decimal("-2000.00")
+    assert topup.decided_by is not None and topup.decided_by.username == "admin"
+    assert wallet_balance(user=user) == Decimal("48000.00")
     assert LedgerEntry.objects.filter(wallet__user=user, kind=EntryKind.DEPOSIT).count() == 1
     assert (
         LogEntry.objects.filter(
@@ -209,6 +242,22 @@ def test_admin_approve_action_credits_once_even_when_run_twice(admin_client: Cli
         ).count()
         == 1
     )
+
+
+def test_staff_without_the_adjust_permission_cannot_approve(client: Client) -> None:
+    staff = make_staff(username="viewer")
+    staff.user_permissions.add(Permission.objects.get(codename="view_topuprequest"))  # type: ignore[attr-defined]
+    client.force_login(staff)
+    topup = topup_request_create(user=make_customer(), amount=Decimal("50000"))
+
+    response = client.post(
+        reverse("admin:billing_topuprequest_approve", args=[topup.pk]),
+        {"received": "50000", "confirm": "on"},
+    )
+
+    assert response.status_code == 403
+    topup.refresh_from_db()
+    assert topup.state == TopUpRequest.State.PENDING
 
 
 def test_admin_reject_action_rejects_without_crediting(admin_client: Client) -> None:

@@ -44,15 +44,15 @@ def test_staff_approve_a_top_up_and_credit_a_wallet_in_the_admin(
     qr.wait_for()
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", qr.element_handle())
 
-    # Staff log in through the admin's own form and approve it with the list's action.
+    # Staff log in through the admin's own form and approve it on the request's own page,
+    # with the amount the bank statement shows and a confirmation.
     admin = open_tab("staff")
     admin.admin_login("quanly")
     assert admin.page.is_visible("[data-testid=admin-staff-dashboard]")
-    admin.goto(f"/{settings.ADMIN_URL}billing/topuprequest/?state__exact=pending", "topups-pending")
-    admin.page.check(f"input[name=_selected_action][value='{topup.pk}']")
-    admin.page.select_option("select[name=action]", "approve")
+    admin.goto(f"/{settings.ADMIN_URL}billing/topuprequest/{topup.pk}/approve/", "topup-approve")
+    admin.page.check("#id_confirm")
     with admin.page.expect_navigation():
-        admin.page.click("button[name=index]")
+        admin.page.click("#content-main input[type=submit]")
     admin.snap("topup-approved")
     assert admin.page.is_visible("ul.messagelist li.success")
     topup.refresh_from_db()
@@ -82,3 +82,96 @@ def test_staff_approve_a_top_up_and_credit_a_wallet_in_the_admin(
     shop.goto("/topup/", "topup-history")
     assert page.locator("[data-testid=past-topup]").count() == 1
     assert page.locator("[data-testid=pending-topup]").count() == 0
+
+
+def test_the_top_up_page_turns_credited_by_itself_when_the_bank_notifies(
+    open_tab: Any, sandbox: Any, settings: Any
+) -> None:
+    import json
+
+    import requests
+
+    settings.SEPAY_WEBHOOK_KEY = "browser-sepay-key"
+    customer = make_customer(username="bao_ngoc", email="bn@example.com", password=PASSWORD)
+
+    # The customer asks for 200.000 ₫ and keeps the transfer page open.
+    shop = open_tab("customer", paused_clock=True)
+    page = shop.page
+    shop.login("bao_ngoc")
+    shop.goto("/topup/", "topup")
+    assert shop.text("[data-testid=deposit-code]").startswith(settings.DEPOSIT_CODE_PREFIX)
+    page.fill("input[name=amount]", "200.000")
+    with page.expect_navigation():
+        page.click("main form[action='/topup/'] button[type=submit]")
+    topup = TopUpRequest.objects.get(user=customer)
+    assert shop.text("[data-testid=topup-state]") == "Chờ xử lý"
+    page.evaluate("() => { window.__samePage = true; }")
+
+    # The bank tells SePay, SePay tells the shop (the customer sent 10.000 ₫ less).
+    response = requests.post(
+        f"{shop.base_url}/webhooks/sepay/",
+        data=json.dumps(
+            {
+                "id": 777001,
+                "transferType": "in",
+                "transferAmount": 190000,
+                "content": f"{topup.reference.lower()} chuyen tien",
+                "referenceCode": "FT26337770001",
+                "description": "",
+            }
+        ),
+        headers={"Authorization": "Apikey browser-sepay-key", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+
+    # The page's next poll shows it credited, without a reload.
+    page.clock.run_for(5_000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=topup-state]').textContent.includes('Đã cộng')"
+    )
+    shop.snap("topup-credited-by-itself")
+    assert page.evaluate("() => window.__samePage === true")
+    assert shop.text("[data-testid=topup-received]") == money_text(Decimal("190000"))
+    assert "10.000" in shop.text("[data-topup-difference]")
+    assert page.locator("[data-topup-pay]").is_hidden()
+    assert shop.text("[data-testid=balance]") == money_text(Decimal("190000"))
+
+
+def test_money_sent_with_the_deposit_code_shows_on_the_top_up_page_by_itself(
+    open_tab: Any, sandbox: Any, settings: Any
+) -> None:
+    import json
+
+    import requests
+
+    settings.SEPAY_WEBHOOK_KEY = "browser-sepay-key"
+    make_customer(username="minh_chau", email="mc@example.com", password=PASSWORD)
+    shop = open_tab("customer", paused_clock=True)
+    page = shop.page
+    shop.login("minh_chau")
+    shop.goto("/topup/", "topup")
+    code = shop.text("[data-testid=deposit-code]")
+    assert page.locator("[data-testid=deposit-arrived]").is_hidden()
+
+    # A transfer of any amount, at any time, with the permanent code in the message.
+    requests.post(
+        f"{shop.base_url}/webhooks/sepay/",
+        data=json.dumps(
+            {
+                "id": 777002,
+                "transferType": "in",
+                "transferAmount": 350000,
+                "content": f"MBVCB.8812.{code}.CT tu 0123456789 MINH CHAU",
+                "referenceCode": "FT26337770002",
+            }
+        ),
+        headers={"Authorization": "Apikey browser-sepay-key", "Content-Type": "application/json"},
+        timeout=10,
+    ).raise_for_status()
+
+    page.clock.run_for(5_000)
+    page.locator("[data-testid=deposit-arrived]").wait_for(state="visible")
+    shop.snap("deposit-code-credited-by-itself")
+    assert "350.000" in shop.text("[data-testid=deposit-arrived]")
+    assert shop.text("[data-testid=balance]") == money_text(Decimal("350000"))

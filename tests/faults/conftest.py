@@ -9,11 +9,27 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from billing.selectors import ledger_problems
 from catalog.models import Service
 from orders.models import Order
 from tests.factories import make_staff, place_order
 
 from .world import Clock, new_customer, unique_link
+
+
+@pytest.fixture(autouse=True)
+def _check_ledger_clean_after(request: pytest.FixtureRequest) -> Any:
+    """After every fault test that touched the database, `check_ledger` finds nothing wrong
+    (test_invariants.py breaks money on purpose, to prove the checker notices)."""
+    uses_db = bool(request.node.get_closest_marker("django_db")) or bool(
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+    if uses_db:
+        # Set up here, so that the check below runs before the database is rolled back.
+        request.getfixturevalue("_django_db_helper")
+    yield
+    if uses_db and not request.node.module.__name__.endswith("test_invariants"):
+        assert list(ledger_problems()) == []
 
 
 @pytest.fixture

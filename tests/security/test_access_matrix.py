@@ -23,7 +23,14 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from billing.models import ApiKey, LedgerEntry, TopUpRequest, Wallet
+from billing.models import (
+    ApiKey,
+    BankNotification,
+    BankTransfer,
+    LedgerEntry,
+    TopUpRequest,
+    Wallet,
+)
 from catalog.models import CategoryMarkup, PriceChange, PricingSettings, SyncRun
 from content.models import Announcement, AnnouncementDismissal, ContactDetails, FaqEntry, Page
 from orders.models import CancelRequest, Order, RefillRequest
@@ -96,6 +103,12 @@ CUSTOMER_PAGES: dict[str, CustomerPage] = {
         302,
         back_to=lambda w: reverse("support:detail", args=[_ticket(w).pk]),
     ),
+    "billing:topup_status": CustomerPage(lambda w: [w.topup_reference]),
+    "billing:topup_cancel": CustomerPage(
+        lambda w: [w.topup_reference], "POST", 302, back_to=lambda w: "/topup/"
+    ),
+    # The demo bank is off outside `make run` (settings.BANK_DEMO): not found, even for the owner.
+    "billing:topup_demo_pay": CustomerPage(lambda w: [w.topup_reference], "POST", 404),
 }
 
 
@@ -156,6 +169,10 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
     "billing.ledgerentry": lambda w: LedgerEntry.objects.filter(wallet__user=w.a.user).first(),
     "billing.topuprequest": lambda w: TopUpRequest.objects.get(reference=w.topup_reference),
     "billing.apikey": lambda w: ApiKey.objects.get(user=w.a.user),
+    "billing.banktransfer": lambda w: _transfer(),
+    "billing.banknotification": lambda w: BankNotification.objects.get_or_create(
+        provider="sepay", outcome="unmatched", raw_body="{}", transfer=_transfer()
+    )[0],
     "orders.order": lambda w: w.order,
     "orders.refillrequest": lambda w: RefillRequest.objects.create(
         order=w.order, state=RefillRequest.State.REJECTED, error="test"
@@ -209,7 +226,23 @@ def _order_type(w: World) -> int:
     return ContentType.objects.get_for_model(Order).pk
 
 
+def _transfer() -> BankTransfer:
+    return BankTransfer.objects.get_or_create(
+        provider="sepay",
+        provider_id="1",
+        defaults={"amount": 100000, "content": "no code", "state": "unmatched"},
+    )[0]
+
+
 ADMIN_PAGES: dict[str, AdminPage] = {
+    "admin:billing_topuprequest_approve": AdminPage(
+        lambda w: {"topup_id": TopUpRequest.objects.get(reference=w.topup_reference).pk},
+        403,
+        (200, 302),  # 302: already decided in this world
+    ),
+    "admin:billing_banktransfer_assign": AdminPage(
+        lambda w: {"transfer_id": _transfer().pk}, 403, (200,)
+    ),
     "admin:billing_wallet_adjust": AdminPage(
         lambda w: {"wallet_id": Wallet.objects.get(user=w.a.user).pk}, 403, (200,)
     ),

@@ -34,8 +34,15 @@ from typing import Any
 
 from django.conf import settings
 
-from billing.models import Wallet
-from billing.services import topup_confirm, topup_request_create, wallet_deposit
+from billing.deposits import bonus_for, parse_bonus_tiers
+from billing.models import BankTransfer, Wallet
+from billing.services import BillingError, topup_confirm, topup_request_create, wallet_deposit
+from billing.transfers import (
+    IncomingTransfer,
+    bank_transfer_assign,
+    bank_transfer_receive,
+    deposit_code_for_user,
+)
 from catalog.models import Service
 from orders.errors import OrderRejected
 from orders.models import CancelRequest, Order
@@ -177,6 +184,7 @@ class Simulation:
         ]
         self.orders: dict[int, MOrder] = {}
         self.links = 0
+        self.bank_serial = 0
         self.log: list[str] = []
         self.upstream_url = settings.SIEULIKE_API_URL
         self.upstream_timeout = settings.SIEULIKE_TIMEOUT
@@ -186,6 +194,7 @@ class Simulation:
             "time": (12, self.step_time),
             "sweep": (8, self.step_sweep),
             "topup": (8, self.step_topup),
+            "bank": (6, self.step_bank),
             "cancel": (6, self.step_cancel),
             "requests": (6, self.step_requests),
             "resolve": (6, self.step_resolve),
@@ -251,11 +260,62 @@ class Simulation:
             topup = topup_request_create(user=customer.user, amount=amount)
             topup_confirm(topup_id=topup.pk, confirmed_by=self.staff)
             topup_confirm(topup_id=topup.pk, confirmed_by=self.staff)
+            amount += self.bonus(amount)
         else:
             amount = Decimal(self.rng.randrange(1, 3_000_000)) / 100
             wallet_deposit(user=customer.user, amount=amount, memo="simulation")
         customer.deposits += amount
         self.note(f"{customer.user}: +{amount}")
+
+    def bonus(self, amount: Decimal) -> Decimal:
+        return bonus_for(amount, parse_bonus_tiers(settings.DEPOSIT_BONUS_TIERS))
+
+    def step_bank(self) -> None:
+        """A bank notification: by deposit code or request code (the amount sometimes not what was
+        asked), matching nobody (then assigned by staff), outgoing; delivered one to three times,
+        sometimes by both services."""
+        customer = self.rng.choice(self.customers)
+        self.bank_serial += 1
+        serial = f"{self.seed}-{self.bank_serial}"
+        amount = Decimal(self.rng.randrange(10_000, 3_000_001, 1000))
+        kind = self.rng.choice(["code", "request", "unmatched", "outgoing"])
+        if kind == "code":
+            content = f"MBVCB.{serial}.{deposit_code_for_user(user=customer.user).lower()}.CT"
+        elif kind == "request":
+            asked = Decimal(self.rng.randrange(10_000, 3_000_001, 1000))
+            reference = topup_request_create(user=customer.user, amount=asked).reference
+            content = f"ck {reference.lower()} tu NGUYEN VAN A"
+        else:
+            content = f"chuyen tien {serial}"
+        signed = -amount if kind == "outgoing" else amount
+        for _ in range(self.rng.randint(1, 3)):
+            provider = self.rng.choice(["sepay", "casso"])
+            bank_transfer_receive(
+                incoming=IncomingTransfer(
+                    provider=provider,
+                    provider_id=f"{provider}-{serial}",
+                    reference=f"FT{serial}",
+                    amount=signed,
+                    content=content,
+                ),
+                raw_body="{}",
+            )
+        if kind == "unmatched" and self.rng.random() < 0.5:
+            transfer = BankTransfer.objects.get(reference=f"FT{serial}")
+            for _ in range(2):  # two staff members, or a double click: credited once
+                try:
+                    bank_transfer_assign(
+                        transfer_id=transfer.pk,
+                        user=customer.user,
+                        reason="simulation",
+                        assigned_by=self.staff,
+                    )
+                except BillingError:
+                    pass
+            kind = "assigned"
+        if kind in ("code", "request", "assigned"):
+            customer.deposits += amount + self.bonus(amount)
+        self.note(f"{customer.user}: bank {kind} {signed}")
 
     # ------------------------------------------------------------------ orders
 

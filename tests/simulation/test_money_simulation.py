@@ -21,6 +21,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from billing.selectors import ledger_problems
 from tests.factories import install_catalog
 from tests.faults.world import Clock, new_customer
 
@@ -52,8 +53,9 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.mark.django_db
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed={seed}")
 def test_every_balance_agrees_with_the_model_after_every_step(
-    seed: int, sandbox: Any, frozen_clock: Clock
+    seed: int, sandbox: Any, frozen_clock: Clock, settings: Any
 ) -> None:
+    settings.DEPOSIT_BONUS_TIERS = "1000000:3,2500000:5"  # deposits earn bonuses, apart
     # Two customers short of money, so that some orders are refused for want of funds.
     opening = [Decimal(amount) for amount in ("0", "40.00", "5000.00", "200000.00")]
     customers = [new_customer(amount, prefix=f"s{seed}c") for amount in opening]
@@ -69,6 +71,8 @@ def test_every_balance_agrees_with_the_model_after_every_step(
     )
     try:
         simulation.run(STEPS)
+        # and `check_ledger` agrees, bonuses and bank transfers included
+        assert list(ledger_problems()) == []
     except Exception as exc:
         trail = "\n".join(simulation.log[-40:])
         raise AssertionError(

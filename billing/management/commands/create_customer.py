@@ -1,7 +1,8 @@
 """`manage.py create_customer USERNAME [--email E] [--password P] [--balance AMOUNT]`.
 
-Prints the customer's API key as the last line of its output, alone, so that a script can take
-it with `tail -n 1`. The key is shown this once: only its hash is stored.
+Prints the customer's deposit code on a line `deposit code: CODE`, then the API key as the last
+line of its output, alone, so that a script can take it with `tail -n 1`. The key is shown this
+once: only its hash is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.management.arguments import parse_amount
 from billing.services import BillingError, customer_create
+from billing.transfers import deposit_code_for_user
 from panel.money import format_vnd
 
 
@@ -59,5 +61,7 @@ class Command(BaseCommand):
         )
         if password is None:
             self.stdout.write("No password set: the customer can set one with 'forgot password'.")
+        # The customer's permanent transfer message; the API key line stays the last one.
+        self.stdout.write(f"deposit code: {deposit_code_for_user(user=user)}")
         self.stdout.write("API key (shown only now; store it safely):")
         self.stdout.write(raw_key)

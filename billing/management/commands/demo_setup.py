@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from billing.services import api_key_regenerate, customer_create, wallet_balance
+from billing.transfers import deposit_code_for_user
 from panel.money import format_vnd
 
 ADMIN = ("admin", "admin-demo-2026")
@@ -39,5 +40,7 @@ class Command(BaseCommand):
             "Demo accounts (development only):\n"
             f"  admin:    {ADMIN[0]} / {ADMIN[1]}   (http://127.0.0.1:8000/admin/)\n"
             f"  customer: {CUSTOMER[0]} / {CUSTOMER[1]}   (balance {balance})\n"
+            f"  customer deposit code: {deposit_code_for_user(user=customer)}"
+            "   (/topup/: a request's page has a button that plays the bank)\n"
             f"  customer API key: {key}"
         )

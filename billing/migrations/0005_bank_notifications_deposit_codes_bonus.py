@@ -23,7 +23,7 @@ def received_of_credited_topups(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_ledger_append_only'),
+        ('billing', '0004_profile_ticket_notice_and_terms'),
         ('orders', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

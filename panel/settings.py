@@ -260,6 +260,14 @@ SHOP_BANK_NAME = env.str("SHOP_BANK_NAME", default="Vietcombank")
 SHOP_BANK_ACCOUNT = env.str("SHOP_BANK_ACCOUNT", default="0123456789")
 SHOP_BANK_ACCOUNT_NAME = env.str("SHOP_BANK_ACCOUNT_NAME", default="CONG TY SMM PANEL")
 
+# issue 15: a second open order on the same link and service. The form always warns and asks
+# to confirm; the API refuses it unless `confirm_same_link=1` ("refuse") or places it with a
+# `warning` in its answer ("warn", the default: resellers' scripts written before this setting
+# re-order links on purpose and would otherwise break).
+ORDER_SAME_LINK = env.str("ORDER_SAME_LINK", default="warn")
+if ORDER_SAME_LINK not in ("warn", "refuse"):
+    raise ImproperlyConfigured("ORDER_SAME_LINK must be 'warn' or 'refuse'.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

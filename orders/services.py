@@ -1440,6 +1440,7 @@ def order_notify(*, order_id: int) -> bool:
     from django.utils import translation
 
     from .policy import public_status
+    from .templatetags.orders_tags import status_label
 
     order = Order.objects.select_related("user", "service").filter(pk=order_id).first()
     if order is None or order.state not in _NOTICE_FLAGS or not order.user.email:
@@ -1451,7 +1452,8 @@ def order_notify(*, order_id: int) -> bool:
     with translation.override(_language(order.user_id)):
         context = {
             "order": order,
-            "status": public_status(order),
+            # The status in the customer's language ("Hoàn thành một phần"), as on the site.
+            "status": status_label(public_status(order)),
             "refunded": order_refunded_amount(order_id=order.pk),
         }
         subject = render_to_string("orders/email/order_subject.txt", context).strip()

@@ -265,3 +265,26 @@ def test_the_header_language_switch_saves_the_profile_of_a_logged_in_customer(
 def test_the_language_switch_still_works_for_a_visitor(client: Any, db: None) -> None:
     response = client.post(reverse("set_language"), {"language": "en", "next": "/services/"})
     assert response.status_code == 302 and response.cookies["django_language"].value == "en"
+
+
+# --------------------------------------------------------------------------- e-mails
+
+
+@pytest.mark.vietnamese
+def test_a_vietnamese_notice_is_fully_translated_with_amounts_as_on_the_site(
+    customer: Any, catalog: Any, mailoutbox: Any
+) -> None:
+    from billing.services import wallet_charge, wallet_refund
+    from orders.services import order_notify
+
+    order = make_order(
+        user=customer, service=catalog[101], charge="27750", quantity=5000, remains=1250,
+        state=OrderState.PARTIAL,
+    )
+    wallet_charge(user=customer, amount=order.charge, order_id=order.pk, memo="order")
+    wallet_refund(amount=Decimal("6937.5"), order_id=order.pk, memo="partial")
+    assert order_notify(order_id=order.pk)
+    (mail,) = mailoutbox
+    assert "Partial" not in mail.body and "Hoàn thành một phần" in mail.body
+    assert "5.000" in mail.body and "1.250" in mail.body
+    assert format_vnd(Decimal("6937.50")) in mail.body

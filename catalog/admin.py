@@ -19,16 +19,17 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from panel.http import AuthedRequest
-from panel.money import format_vnd
+from panel.money import format_rate, format_vnd
 
 from .forms import SetMarkupForm
-from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun
+from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun, UpstreamStatus
 from .selectors import upstream_balance_status
 from .services import (
     MIRRORED,
@@ -83,14 +84,11 @@ class ServiceAdmin(admin.ModelAdmin):
         "id",
         "short_name",
         "category",
-        "cost_rate",
-        "sell_rate",
+        "cost_display",
+        "sell_display",
         "margin_display",
-        "upstream_status",
-        "priority",
-        "listed",
-        "vanished",
-        "flagged",
+        # One column of small badges instead of five of icons: the list fits 1280 px.
+        "state_badges",
     )
     list_display_links = ("id", "short_name")
     list_filter = (
@@ -169,7 +167,40 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("name"), ordering="name")
     def short_name(self, obj: Service) -> str:
-        return obj.name if len(obj.name) <= 70 else obj.name[:69] + "…"
+        return obj.name if len(obj.name) <= 50 else obj.name[:49] + "…"
+
+    @admin.display(description=_("cost per 1000"), ordering="cost_rate")
+    def cost_display(self, obj: Service) -> str:
+        return format_rate(obj.cost_rate)
+
+    @admin.display(description=_("price per 1000"), ordering="sell_rate")
+    def sell_display(self, obj: Service) -> str:
+        return format_rate(obj.sell_rate)
+
+    @admin.display(description=_("state"))
+    def state_badges(self, obj: Service) -> str:
+        badges = []
+        if obj.priority:
+            badges.append(("info", _("priority")))
+        if obj.upstream_status != UpstreamStatus.NORMAL:
+            badges.append(("warn", obj.get_upstream_status_display()))
+        if obj.vanished:
+            badges.append(("bad", _("missing upstream")))
+        elif not obj.listed:
+            badges.append(("warn", obj.get_pause_reason_display() or _("paused")))
+        if obj.flagged:
+            badges.append(("bad", _("flagged by pricing")))
+        if not badges:
+            badges.append(("ok", _("Listed")))
+        # The admin has no badge styles: a problem is bold, one state a line.
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{}",
+            (
+                (format_html("<strong>{}</strong>", text) if css == "bad" else str(text),)
+                for css, text in badges
+            ),
+        )
 
     @admin.display(description=_("margin"), ordering="margin")
     def margin_display(self, obj: Service) -> str:

@@ -63,8 +63,8 @@ INSTALLED_APPS = [
     # Two-factor authentication for staff (authenticator apps and backup codes) and the login
     # lockout; see "Login protection" below.
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "panel.otp_apps.TOTPConfig",  # django_otp.plugins.otp_totp, with a readable name
+    "panel.otp_apps.StaticConfig",  # django_otp.plugins.otp_static, likewise
     "axes",
 ]
 

@@ -260,7 +260,7 @@ def test_the_dashboard_shows_balance_statuses_spending_and_slow_services(
     response = browser.get(reverse("dashboard"))
     assert response.status_code == 200
     assert response.context["counts"]["Pending"] == 1
-    assert response.context["spent_total"] == Decimal("5.55")
+    assert response.context["spent_total"] == Decimal("5550")
     assert sum(1 for bar in response.context["chart"] if bar["height"] > 0) == 1
     html = response.content.decode()
     assert 'data-testid="spending-chart"' in html and "<rect" in html

@@ -26,10 +26,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from panel.money import quantize_money
-
 from panel import ratelimit
 from panel.http import AuthedRequest
+from panel.money import quantize_money
 
 from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
 from .models import ApiKey, Profile, TopUpRequest

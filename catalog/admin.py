@@ -179,25 +179,25 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"))
     def state_badges(self, obj: Service) -> str:
-        badges = []
+        badges: list[tuple[str, str]] = []
         if obj.priority:
-            badges.append(("info", _("priority")))
+            badges.append(("info", str(_("priority"))))
         if obj.upstream_status != UpstreamStatus.NORMAL:
             badges.append(("warn", obj.get_upstream_status_display()))
         if obj.vanished:
-            badges.append(("bad", _("missing upstream")))
+            badges.append(("bad", str(_("missing upstream"))))
         elif not obj.listed:
-            badges.append(("warn", obj.get_pause_reason_display() or _("paused")))
+            badges.append(("warn", str(obj.get_pause_reason_display() or _("paused"))))
         if obj.flagged:
-            badges.append(("bad", _("flagged by pricing")))
+            badges.append(("bad", str(_("flagged by pricing"))))
         if not badges:
-            badges.append(("ok", _("Listed")))
+            badges.append(("ok", str(_("Listed"))))
         # The admin has no badge styles: a problem is bold, one state a line.
         return format_html_join(
             mark_safe("<br>"),  # noqa: S308 - a constant
             "{}",
             (
-                (format_html("<strong>{}</strong>", text) if css == "bad" else str(text),)
+                (format_html("<strong>{}</strong>", text) if css == "bad" else text,)
                 for css, text in badges
             ),
         )

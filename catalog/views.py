@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 from panel.http import AuthedRequest
 
 from .favourites import favourite_toggle
-
 from .forms import CatalogFilterForm
 from .models import UpstreamStatus
 from .selectors import catalog_page, updates_page

@@ -23,9 +23,9 @@ from catalog.selectors import SEARCH_MAX, service_for_sale
 from panel.http import AuthedRequest
 
 from . import picker, rules, selectors
-from .guards import open_order_on_link
 from .errors import OrderRejected
 from .forms import MassOrderForm, OrderForm
+from .guards import open_order_on_link
 from .mass import orders_preview_mass, parse_rates
 from .models import CancelRequest, OrderKind
 from .services import cancel_request, order_place, orders_place_mass, refill_request
@@ -93,13 +93,9 @@ def order_new(request: AuthedRequest) -> HttpResponse:
     listing = picker.picker_services(
         user=request.user, category=category, query=query, include=selected
     )
-    # The rates shown are the ones of this rendering: a refused order comes back with the new
-    # price on the card and in the guard, so placing it again is a deliberate second step.
-    form.data = form.data.copy() if form.is_bound else form.data
-    if form.is_bound:
-        form.data["shown_rates"] = listing.rates_text
-    else:
-        form.initial["shown_rates"] = listing.rates_text
+    # The page carries the rates of this rendering (listing.rates_text, a hidden input): a
+    # refused order comes back with the new price on the card and in the guard, so placing it
+    # again is a deliberate second step.
     rejection = getattr(form, "rejection", None)
     return render(
         request,

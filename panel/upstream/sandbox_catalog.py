@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-
 # Descriptions of the services whose entry below does not write one, in the words a Vietnamese
 # provider uses (what is delivered, from whom, how fast, what the link must be).
 _DESCRIPTIONS: Final[dict[int, str]] = {
@@ -246,7 +245,9 @@ CATALOG: Final[tuple[dict[str, Any], ...]] = (
         cancel=True,
         avg_time_min=5,
     ),
-    _service(112, "TikTok - Share", "TikTok - Share video", "8000.0000", 100, 100000, avg_time_min=20),
+    _service(
+        112, "TikTok - Share", "TikTok - Share video", "8000.0000", 100, 100000, avg_time_min=20,
+    ),
     # ---------------------------------------------------------------- Facebook
     _service(
         201,
@@ -360,7 +361,13 @@ CATALOG: Final[tuple[dict[str, Any], ...]] = (
         avg_time_min=20,
     ),
     _service(
-        211, "Facebook - Share", "Facebook - Share bài viết", "60000.0000", 50, 10000, avg_time_min=120
+        211,
+        "Facebook - Share",
+        "Facebook - Share bài viết",
+        "60000.0000",
+        50,
+        10000,
+        avg_time_min=120,
     ),
     _service(
         212,
@@ -522,7 +529,9 @@ CATALOG: Final[tuple[dict[str, Any], ...]] = (
     _service(
         502, "Shopee - Like", "Shopee - Like sản phẩm", "50000.0000", 50, 10000, avg_time_min=240
     ),
-    _service(503, "Shopee - Live", "Shopee - Mắt xem Live", "20000.0000", 50, 3000, avg_time_min=10),
+    _service(
+        503, "Shopee - Live", "Shopee - Mắt xem Live", "20000.0000", 50, 3000, avg_time_min=10,
+    ),
     # ---------------------------------------------------------------- Telegram
     _service(
         601,
@@ -536,6 +545,12 @@ CATALOG: Final[tuple[dict[str, Any], ...]] = (
         avg_time_min=600,
     ),
     _service(
-        602, "Telegram - View", "Telegram - View bài viết", "3000.0000", 100, 1000000, avg_time_min=15
+        602,
+        "Telegram - View",
+        "Telegram - View bài viết",
+        "3000.0000",
+        100,
+        1000000,
+        avg_time_min=15,
     ),
 )

@@ -60,7 +60,8 @@ def test_the_form_carries_the_prices_it_showed_and_asks_again_when_one_rose(
 ) -> None:
     service = catalog[101]
     page = browser.get(reverse("orders:new"), {"service": service.pk})
-    shown_rates = page.context["form"]["shown_rates"].value()
+    shown_rates = page.context["listing"].rates_text
+    assert f'name="shown_rates" value="{shown_rates}"' in page.content.decode()
     assert f"{service.pk}:{service.sell_rate:.4f}" in shown_rates.split(",")
     form = {
         "service": service.pk, "link": LINK, "quantity": "1000", "request_key": "k1",
@@ -76,7 +77,7 @@ def test_the_form_carries_the_prices_it_showed_and_asks_again_when_one_rose(
     html = refused.content.decode()
     assert "rose to" in html and "Check the new price" in html
     # The page now shows (and carries) the new price: placing it again is a deliberate choice.
-    new_rates = refused.context["form"]["shown_rates"].value()
+    new_rates = refused.context["listing"].rates_text
     assert f"{service.pk}:{new_rate:.4f}" in new_rates.split(",")
     placed = browser.post(reverse("orders:new"), {**form, "shown_rates": new_rates})
     assert placed.status_code == 302

@@ -395,4 +395,5 @@ def test_a_star_needs_a_login_and_belongs_to_the_customer_who_set_it(world: Worl
     # B's toggle sets B's own star; it never removes A's.
     logged_in(world.b.user).post(url)
     assert FavouriteService.objects.filter(user=world.a.user).count() == 1
-    assert logged_in(world.a.user).post(reverse("catalog:favourite", args=[987654])).status_code == 404
+    missing = reverse("catalog:favourite", args=[987654])
+    assert logged_in(world.a.user).post(missing).status_code == 404

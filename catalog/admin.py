@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from panel.http import AuthedRequest
 from panel.money import format_rate, format_vnd
+from panel.templatetags.panel_tags import when
 
 from .forms import SetMarkupForm
 from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun, UpstreamStatus
@@ -502,7 +503,7 @@ def _reprice_and_report(
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = (
-        "started_at",
+        "started_short",
         "kind",
         "ok",
         "duration",
@@ -534,6 +535,10 @@ class SyncRunAdmin(admin.ModelAdmin):
         if obj.finished_at is None:
             return str(_("running"))
         return f"{(obj.finished_at - obj.started_at).total_seconds():.1f} s"
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started_short(self, obj: SyncRun) -> str:
+        return when(obj.started_at)
 
     @admin.display(description=_("upstream balance"), ordering="upstream_balance")
     def balance(self, obj: SyncRun) -> str:

@@ -212,3 +212,40 @@ def test_every_customer_page_fits_a_phone_and_the_language_sticks(
     desktop.page.context.clear_cookies()
     desktop.login("lan_anh")
     assert desktop.page.get_attribute("html", "lang") == "en"
+
+
+def test_the_admin_lists_fit_1280_px_with_money_written_one_way(
+    open_tab: Any, sandbox: Any
+) -> None:
+    from django.conf import settings
+
+    from orders.services import order_place
+    from tests.factories import make_staff
+
+    services = synced_catalog()
+    customer = make_customer(username="thu_ha", email="th@example.com", balance="900000")
+    for upstream_id in (101, 212, 104):
+        order_place(
+            user=customer, service_id=services[upstream_id].pk, link=LINK, quantity=100,
+            confirm_same_link=True,
+        )
+    make_staff(username="quanly", email="ql@example.com", password=PASSWORD, superuser=True)
+    staff = open_tab("staff")  # 1280 px wide
+    staff.admin_login("quanly")
+    # The two-factor sections have names, not OTP_STATIC / OTP_TOTP.
+    index = staff.page.inner_text("#content-main").lower()  # captions are upper-cased by CSS
+    assert "otp_static" not in index and "otp_totp" not in index
+    assert "mã dự phòng xác thực hai lớp" in index and "ứng dụng xác thực hai lớp" in index
+    for model in ("catalog/service", "orders/order", "catalog/syncrun", "billing/wallet",
+                  "billing/ledgerentry", "auth/user"):
+        staff.goto(f"/{settings.ADMIN_URL}{model}/", f"admin-{model}")
+        width, visible = staff.page.evaluate(
+            "() => { const r = document.querySelector('#changelist .results');"
+            " return [r.scrollWidth, r.clientWidth]; }"
+        )
+        assert width <= visible, f"{model}: the list is {width} px in a {visible} px frame"
+        assert staff.page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # Rates as money: "3.700 ₫", never "3700.0000".
+    staff.goto(f"/{settings.ADMIN_URL}catalog/service/?q=%23{services[101].pk}", "admin-rate")
+    row = staff.page.inner_text("#result_list tbody tr")
+    assert "3.700 ₫" in row and "3700.0000" not in row

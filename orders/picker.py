@@ -87,6 +87,11 @@ class ServiceList:
         return customer_rate(service=service, user=self.user)
 
     @property
+    def rows(self) -> list[tuple[Service, Decimal, bool]]:
+        """(service, the customer's rate, starred) for the page's <option>s."""
+        return [(s, self.rate(s), s.pk in self.favourites) for s in self.services]
+
+    @property
     def rates_text(self) -> str:
         """`id:rate,...` of every listed service: what the form says it showed (the price guard)."""
         return ",".join(f"{s.pk}:{self.rate(s):.4f}" for s in self.services)

@@ -183,15 +183,24 @@ def test_a_new_customer_orders_every_kind_through_the_picker(open_tab: Any, sand
 def test_every_customer_page_fits_a_phone_and_the_language_sticks(
     open_tab: Any, sandbox: Any
 ) -> None:
+    from orders.services import order_place
+
     services = synced_catalog()
-    make_customer(username="lan_anh", email="la@example.com", password=PASSWORD, balance="500000")
+    customer = make_customer(
+        username="lan_anh", email="la@example.com", password=PASSWORD, balance="500000"
+    )
+    order = order_place(user=customer, service_id=services[212].pk, link=LINK, quantity=50)
+    visitor = open_tab("visitor", phone=True, paused_clock=True)
+    for path in ("/accounts/login/", "/accounts/signup/", "/services/"):
+        visitor.goto(path, f"visitor-{path}")
+        assert visitor.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     tab = open_tab("phone", phone=True, paused_clock=True)
     page = tab.page
     tab.login("lan_anh")
     pages = [
         "/", "/services/", "/services/updates/", f"/orders/new/?service={services[212].pk}",
-        "/orders/new/", "/orders/mass/", "/orders/", "/orders/refills/", "/topup/",
-        "/transactions/", "/account/", "/api/",
+        "/orders/new/", "/orders/mass/", "/orders/", f"/orders/{order.pk}/", "/orders/refills/",
+        "/topup/", "/transactions/", "/account/", "/api/",
     ]
     for path in pages:
         tab.goto(path, f"phone-{path}")

@@ -51,6 +51,9 @@ def _measure(client: Client, size: int) -> dict[str, float]:
     assert f'value="{chosen.pk}"'.encode() in body
     return {
         "seconds": statistics.median(times),
+        # The ratio is held on the fastest request: other processes on a shared machine only
+        # ever add time, so the minimum is the page's own cost.
+        "fastest": min(times),
         "bytes": len(body),
         "queries": len(queries),
         "options": body.count(b"<option"),
@@ -68,9 +71,11 @@ def test_the_new_order_page_weighs_and_takes_the_same_with_500_or_5000_services(
         REPORT.add(bench, f"{label}: server time (median of {REQUESTS})", result["seconds"], "s")
         REPORT.add(bench, f"{label}: weight", result["bytes"], "bytes")
         REPORT.add(bench, f"{label}: SQL queries", result["queries"], "", f"<= {MAX_QUERIES}")
-    time_ratio = large["seconds"] / small["seconds"]
+    time_ratio = large["fastest"] / small["fastest"]
     weight_ratio = large["bytes"] / small["bytes"]
-    REPORT.add(bench, "time ratio 5,000 / 500", time_ratio, "", f"< {MAX_TIME_RATIO:g}")
+    REPORT.add(
+        bench, "time ratio 5,000 / 500 (fastest requests)", time_ratio, "", f"< {MAX_TIME_RATIO:g}"
+    )
     REPORT.add(bench, "weight ratio 5,000 / 500", weight_ratio, "", f"< {MAX_WEIGHT_RATIO:g}")
     assert weight_ratio < MAX_WEIGHT_RATIO, (small, large)
     assert time_ratio < MAX_TIME_RATIO, (small, large)

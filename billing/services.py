@@ -559,3 +559,13 @@ def profile_update(
         profile.notify_ticket_reply = notify_ticket_reply
     profile.save()
     return profile
+
+
+def profile_set_language(*, user: User, language: str) -> None:
+    """The header's language switch, for a logged-in customer: the choice follows them to their
+    next login on any device and into their e-mails. An unknown code changes nothing."""
+    if language not in dict(settings.LANGUAGES):
+        return
+    profile = profile_for_user(user=user)
+    if profile.language != language:
+        Profile.objects.filter(pk=profile.pk).update(language=language)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 import segno
@@ -24,10 +25,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from panel import ratelimit
 from panel.http import AuthedRequest
-from panel.money import format_vnd
+from panel.money import format_vnd, quantize_money
 
 from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
 from .models import ApiKey, Profile, TopUpRequest
@@ -39,11 +41,14 @@ from .selectors import (
     topups_for_user,
 )
 from .services import (
+    TOPUP_MAX_AMOUNT,
+    TOPUP_MIN_AMOUNT,
     BillingError,
     TopUpNotPending,
     api_key_regenerate,
     customer_create,
     profile_for_user,
+    profile_set_language,
     profile_update,
     topup_request_create,
     wallet_balance,
@@ -227,10 +232,34 @@ def transactions(request: AuthedRequest) -> HttpResponse:
     return render(request, "billing/transactions.html", context)
 
 
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie, redirect back), plus the profile of a logged-in customer,
+    so the choice made in the header sticks at the next login and in e-mails."""
+    response = set_language(request)
+    if request.method == "POST" and request.user.is_authenticated:
+        profile_set_language(user=request.user, language=request.POST.get("language", ""))
+    return response
+
+
+def _suggested_amount(raw: str) -> Decimal | None:
+    """?amount= from the order form's "you need X more": whole đồng, within the top-up limits."""
+    try:
+        amount = quantize_money(Decimal(raw))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount <= 0:
+        return None
+    whole = amount.to_integral_value(rounding=ROUND_CEILING)
+    return min(max(whole, TOPUP_MIN_AMOUNT), TOPUP_MAX_AMOUNT)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def topup(request: AuthedRequest) -> HttpResponse:
-    form = TopUpForm(request.POST or None)
+    suggested = _suggested_amount(request.GET.get("amount", "")[:20])
+    form = TopUpForm(
+        request.POST or None, initial={"amount": f"{suggested:.0f}"} if suggested else None
+    )
     if request.method == "POST" and form.is_valid():
         try:
             request_ = topup_request_create(user=request.user, amount=form.cleaned_data["amount"])

@@ -19,16 +19,18 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from panel.http import AuthedRequest
-from panel.money import format_vnd
+from panel.money import format_rate, format_vnd
+from panel.templatetags.panel_tags import when
 
 from .forms import SetMarkupForm
-from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun
+from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun, UpstreamStatus
 from .selectors import price_preview, upstream_balance_status
 from .services import (
     MIRRORED,
@@ -124,14 +126,11 @@ class ServiceAdmin(admin.ModelAdmin):
         "id",
         "short_name",
         "category",
-        "cost_rate",
-        "sell_rate",
+        "cost_display",
+        "sell_display",
         "margin_display",
-        "upstream_status",
-        "priority",
-        "listed",
-        "vanished",
-        "flagged",
+        # One column of small badges instead of five of icons: the list fits 1280 px.
+        "state_badges",
     )
     list_display_links = ("id", "short_name")
     list_filter = (
@@ -211,7 +210,40 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("name"), ordering="name")
     def short_name(self, obj: Service) -> str:
-        return obj.name if len(obj.name) <= 70 else obj.name[:69] + "…"
+        return obj.name if len(obj.name) <= 50 else obj.name[:49] + "…"
+
+    @admin.display(description=_("cost per 1000"), ordering="cost_rate")
+    def cost_display(self, obj: Service) -> str:
+        return format_rate(obj.cost_rate)
+
+    @admin.display(description=_("price per 1000"), ordering="sell_rate")
+    def sell_display(self, obj: Service) -> str:
+        return format_rate(obj.sell_rate)
+
+    @admin.display(description=_("state"))
+    def state_badges(self, obj: Service) -> str:
+        badges: list[tuple[str, str]] = []
+        if obj.priority:
+            badges.append(("info", str(_("priority"))))
+        if obj.upstream_status != UpstreamStatus.NORMAL:
+            badges.append(("warn", obj.get_upstream_status_display()))
+        if obj.vanished:
+            badges.append(("bad", str(_("missing upstream"))))
+        elif not obj.listed:
+            badges.append(("warn", str(obj.get_pause_reason_display() or _("paused"))))
+        if obj.flagged:
+            badges.append(("bad", str(_("flagged by pricing"))))
+        if not badges:
+            badges.append(("ok", str(_("Listed"))))
+        # The admin has no badge styles: a problem is bold, one state a line.
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{}",
+            (
+                (format_html("<strong>{}</strong>", text) if css == "bad" else text,)
+                for css, text in badges
+            ),
+        )
 
     @admin.display(description=_("margin"), ordering="margin")
     def margin_display(self, obj: Service) -> str:
@@ -513,7 +545,7 @@ def _reprice_and_report(
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = (
-        "started_at",
+        "started_short",
         "kind",
         "ok",
         "duration",
@@ -545,6 +577,10 @@ class SyncRunAdmin(admin.ModelAdmin):
         if obj.finished_at is None:
             return str(_("running"))
         return f"{(obj.finished_at - obj.started_at).total_seconds():.1f} s"
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started_short(self, obj: SyncRun) -> str:
+        return when(obj.started_at)
 
     @admin.display(description=_("upstream balance"), ordering="upstream_balance")
     def balance(self, obj: SyncRun) -> str:

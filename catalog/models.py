@@ -307,3 +307,21 @@ class CatalogVersion(models.Model):
 
     def __str__(self) -> str:
         return f"catalog version {self.number}"
+class FavouriteService(models.Model):
+    """A service a customer starred: the new-order picker lists these first."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_services"
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("favourite service")
+        verbose_name_plural = _("favourite services")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "service"], name="favourite_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} * {self.service_id}"

@@ -4,10 +4,15 @@ what needs an account. The cost rate never reaches a template."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
+from panel.http import AuthedRequest
+
+from .favourites import favourite_toggle
 from .forms import CatalogFilterForm
 from .models import UpstreamStatus
 from .selectors import catalog_page, updates_page
@@ -33,3 +38,20 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
 def catalog_updates(request: HttpRequest) -> HttpResponse:
     page_obj, rows = updates_page(page=request.GET.get("page", 1))
     return render(request, "catalog/updates.html", {"page_obj": page_obj, "rows": rows})
+
+
+@login_required
+@require_POST
+def favourite_toggle_view(request: AuthedRequest, service_id: int) -> HttpResponse:
+    """Star or unstar a service: JSON for the page's script, a redirect back without it."""
+    starred = favourite_toggle(user=request.user, service_id=service_id)
+    if starred is None:
+        raise Http404
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"favourite": starred})
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = f"/orders/new/?service={service_id}"
+    return redirect(target)

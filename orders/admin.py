@@ -23,6 +23,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 from billing.models import EntryKind, LedgerEntry
 from panel.http import AuthedRequest
 from panel.money import format_vnd
+from panel.templatetags.panel_tags import when
 
 from .models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
 from .services import (
@@ -63,17 +64,15 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "user",
-        "service_link",
-        "kind",
-        "state_badge",
-        "waiting_for_funds",
+        "service_link",  # with the order's kind under it
+        "state_badge",  # with "waiting for upstream funds" under it: the list fits 1280 px
         "quantity",
         "charge_vnd",
         "refunded_vnd",
         "cost_vnd",
         "profit_vnd",
-        "upstream_id",
-        "created_at",
+        "upstream_ref",
+        "created_short",
     )
     list_filter = (
         "state",
@@ -177,13 +176,32 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("service"), ordering="service__name")
     def service_link(self, order: Order) -> str:
-        return f"#{order.service_id} {order.service.name[:40]}"
+        return format_html(
+            "#{} {}<br><small>{}</small>",
+            order.service_id,
+            order.service.name[:40],
+            order.get_kind_display(),
+        )
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, order: Order) -> str:
+        if order.waiting_for_funds:
+            return format_html(
+                "{}<br><strong>⚠ {}</strong>",
+                order.get_state_display(),
+                Order._meta.get_field("waiting_for_funds").verbose_name,
+            )
         if order.state == OrderState.REVIEW:
             return format_html("<strong>⚠ {}</strong>", order.get_state_display())
         return order.get_state_display()
+
+    @admin.display(description=_("upstream id"), ordering="upstream_id")
+    def upstream_ref(self, order: Order) -> str:
+        return str(order.upstream_id) if order.upstream_id else "–"
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created_short(self, order: Order) -> str:
+        return when(order.created_at)
 
     @admin.display(description=_("price"), ordering="charge")
     def charge_vnd(self, order: Order) -> str:

@@ -88,8 +88,34 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
     ),
     "funds": (
         "Not enough funds on balance",
-        _("Not enough funds on your balance. Top up first."),
+        _("Not enough balance: you need %(missing)s more."),
         None,
+    ),
+    # issue 11: never charge more than the price on the page the customer submitted.
+    "price_changed": (
+        "Price changed to %(rate)s per 1000, above the expected %(expected)s",
+        _(
+            "The price of this service rose to %(rate_display)s per 1000 since the page was "
+            "shown. Check the new price and place the order again."
+        ),
+        None,
+    ),
+    "price_unseen": (
+        "Price not confirmed for this service",
+        _("This line changed since the prices were shown. Check the prices and place it again."),
+        None,
+    ),
+    "expected_rate": ("Incorrect expected rate", _("The price shown is not a number."), None),
+    # issue 15: a second open order on the same link and service under-delivers upstream.
+    "same_link": (
+        "An order for this link and service is still in progress (order %(order)s); "
+        "send confirm_same_link=1 to place another",
+        _(
+            "Order #%(order)s for this link and service is still in progress. A second one "
+            "on the same link usually under-delivers at the provider; tick the box to place "
+            "it anyway."
+        ),
+        "link",
     ),
     "idempotency_reused": (
         "Idempotency key reused with different parameters",

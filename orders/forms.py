@@ -49,6 +49,12 @@ class OrderForm(forms.Form):
         min_value=1,
         help_text=_("Minutes between runs; runs x interval at most 1440."),
     )
+    confirm_same_link = forms.BooleanField(
+        label=_("Place it anyway: I know another order on this link is still running"),
+        required=False,
+    )
+    # The prices this page showed (service:rate,...): the order is never charged above them.
+    shown_rates = forms.CharField(widget=forms.HiddenInput, required=False, max_length=10_000)
     # One key per rendered form: a double click or a resubmitted page places one order.
     request_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
@@ -58,6 +64,9 @@ class OrderForm(forms.Form):
             self.initial.setdefault("request_key", uuid.uuid4().hex)
 
     def add_rejection(self, exc: OrderRejected) -> None:
+        self.rejection = exc
+        if exc.code == "same_link":
+            return  # shown in the form's own warning box, with the box to tick
         field = exc.field if exc.field in self.fields else None
         if field == "runs" and not self.cleaned_data.get("dripfeed"):
             field = "dripfeed"
@@ -73,3 +82,5 @@ class MassOrderForm(forms.Form):
             attrs={"rows": 12, "placeholder": "101|https://tiktok.com/@user/video/123|1000"}
         ),
     )
+    # The prices the confirmation step showed (service:rate,...): never charged above them.
+    rates = forms.CharField(widget=forms.HiddenInput, required=False, max_length=10_000)

@@ -31,7 +31,7 @@ from django.utils import timezone
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
 from catalog.models import Service, ServiceType
 from panel.db import bulk_write
-from panel.money import ZERO, charge_for
+from panel.money import ZERO, charge_for, format_vnd
 from panel.upstream.client import (
     OrderStatus,
     UpstreamClient,
@@ -41,7 +41,7 @@ from panel.upstream.client import (
 )
 from panel.upstream.conf import get_client
 
-from . import rules
+from . import guards, rules
 from .errors import (
     REASON_BY_SHOP,
     REASON_CANCELED_BEFORE_SENDING,
@@ -210,8 +210,14 @@ def order_place(
     runs: int | str | None = None,
     interval: int | str | None = None,
     idempotency_key: str | None = None,
+    max_rate: Decimal | str | None = None,
+    confirm_same_link: bool = True,
 ) -> Order:
     """Validate, charge and queue an order; the forward is enqueued after commit.
+
+    `max_rate`: the price per 1000 the customer was shown; a higher current price is refused
+    ("price_changed"), never charged. `confirm_same_link=False`: refuse ("same_link") while
+    another order of the customer's for this service and link is still open.
 
     The numbers may come as given (strings from the API and mass orders): they are validated.
 
@@ -235,6 +241,7 @@ def order_place(
     )
     if key is not None and (found := _find_by_key(user=user, key=key, fingerprint=fingerprint)):
         return found
+    expected_rate = guards.parse_rate(max_rate)
 
     checked = _check_order(
         service_id=service_id,
@@ -249,6 +256,10 @@ def order_place(
     charge = charge_for(rate, checked.total_quantity)
     if charge <= 0:  # a service priced at zero is a catalog mistake, never a free order
         raise OrderRejected("service")
+    guards.check_price(rate=rate, max_rate=expected_rate)
+    guards.check_same_link(
+        user=user, service_id=checked.service.pk, link=checked.link, confirmed=confirm_same_link
+    )
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -270,8 +281,11 @@ def order_place(
             OrderEvent.objects.create(order=order, to_state=S.QUEUED, actor=user, reason="placed")
             wallet_charge(user=user, amount=charge, order_id=order.pk, memo=f"Order #{order.pk}")
             transaction.on_commit(partial(_enqueue_forward, order.pk), robust=True)
-    except InsufficientFunds:
-        raise OrderRejected("funds") from None
+    except InsufficientFunds as exc:
+        missing = guards.missing_amount(balance=exc.balance, needed=exc.needed)
+        raise OrderRejected(
+            "funds", missing=format_vnd(missing), missing_amount=f"{missing:.2f}"
+        ) from None
     except IntegrityError:
         # Two requests with the same key raced: the loser's insert hit the unique constraint
         # and rolled back; the winner's order is the answer.
@@ -302,10 +316,14 @@ class MassLineResult:
     display: str | None = None  # the same, for a person
 
 
-def orders_place_mass(*, user: User, text: str) -> list[MassLineResult]:
+def orders_place_mass(
+    *, user: User, text: str, max_rates: dict[int, Decimal] | None = None
+) -> list[MassLineResult]:
     """One order per line, `service_id|link|quantity`; every line reported, the valid ones placed.
 
     Each line is its own transaction: a bad or unaffordable line never undoes the others.
+    `max_rates` (service id -> the price per 1000 the customer was shown, see `orders.mass`):
+    a line is never charged above it, and a line whose service was not shown is refused.
     """
     raw_lines = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), start=1)]
     lines = [(n, line) for n, line in raw_lines if line]
@@ -322,8 +340,13 @@ def orders_place_mass(*, user: User, text: str) -> list[MassLineResult]:
         try:
             if len(parts) != 3:
                 raise OrderRejected("mass_format")
+            max_rate = None
+            if max_rates is not None:
+                max_rate = max_rates.get(rules.as_int(parts[0]) or 0)
+                if max_rate is None:
+                    raise OrderRejected("price_unseen")
             result.order = order_place(
-                user=user, service_id=parts[0], link=parts[1], quantity=parts[2]
+                user=user, service_id=parts[0], link=parts[1], quantity=parts[2], max_rate=max_rate
             )
         except OrderRejected as exc:
             result.error, result.display = exc.message, exc.display
@@ -1417,6 +1440,7 @@ def order_notify(*, order_id: int) -> bool:
     from django.utils import translation
 
     from .policy import public_status
+    from .templatetags.orders_tags import status_label
 
     order = Order.objects.select_related("user", "service").filter(pk=order_id).first()
     if order is None or order.state not in _NOTICE_FLAGS or not order.user.email:
@@ -1428,7 +1452,8 @@ def order_notify(*, order_id: int) -> bool:
     with translation.override(_language(order.user_id)):
         context = {
             "order": order,
-            "status": public_status(order),
+            # The status in the customer's language ("Hoàn thành một phần"), as on the site.
+            "status": status_label(public_status(order)),
             "refunded": order_refunded_amount(order_id=order.pk),
         }
         subject = render_to_string("orders/email/order_subject.txt", context).strip()

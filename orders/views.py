@@ -18,12 +18,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import order_refunded_amount
-from catalog.selectors import services_for_sale
+from catalog.models import Service
+from catalog.selectors import SEARCH_MAX, service_for_sale
 from panel.http import AuthedRequest
 
-from . import rules, selectors
+from . import picker, rules, selectors
 from .errors import OrderRejected
 from .forms import MassOrderForm, OrderForm
+from .guards import open_order_on_link
+from .mass import orders_preview_mass, parse_rates
 from .models import CancelRequest, OrderKind
 from .services import cancel_request, order_place, orders_place_mass, refill_request
 from .templatetags.orders_tags import status_label
@@ -32,16 +35,34 @@ PAGE_SIZE = 25
 FRAGMENT_MAX_IDS = 100
 
 
+def _picked(request: AuthedRequest, form: OrderForm) -> tuple[Service | None, str, str]:
+    """The picker's state from the URL (and the posted form): service, category, search."""
+    service_id = rules.as_int(form["service"].value())
+    selected = service_for_sale(service_id=service_id) if service_id else None
+    query = request.GET.get("q", "")[:SEARCH_MAX]
+    category = request.GET.get("category", "")[:255]
+    if selected is not None and not query:
+        category = category if category == picker.FAVOURITES else selected.category
+    return selected, category, query
+
+
 @login_required
 def order_new(request: AuthedRequest) -> HttpResponse:
-    services = list(services_for_sale())
+    """The new-order page: category -> service picker, the service card, the form.
+
+    The picker's state (`category`, `q`, `service`) lives in the URL, so a link from the services
+    page (`?service=ID`) opens the form with that service chosen, and a reload keeps the choice.
+    """
     form = OrderForm(
         request.POST or None, initial={"service": rules.as_int(request.GET.get("service", ""))}
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         dripfeed = bool(data["dripfeed"])
+        shown = parse_rates(data["shown_rates"])
         try:
+            if data["shown_rates"] and data["service"] not in shown:
+                raise OrderRejected("price_unseen")
             order = order_place(
                 user=request.user,
                 service_id=data["service"],
@@ -53,6 +74,9 @@ def order_new(request: AuthedRequest) -> HttpResponse:
                 interval=data["interval"] if dripfeed else None,
                 # Namespaced so a browser's key can never collide with a reseller's API key.
                 idempotency_key=f"web:{data['request_key']}" if data["request_key"] else None,
+                # The price guard: never above the price this page showed for the service.
+                max_rate=shown.get(data["service"]),
+                confirm_same_link=bool(data["confirm_same_link"]),
             )
         except OrderRejected as exc:
             form.add_rejection(exc)
@@ -62,25 +86,97 @@ def order_new(request: AuthedRequest) -> HttpResponse:
                 _("Order #%(id)s is placed. It is being sent to the provider.") % {"id": order.pk},
             )
             return redirect("orders:detail", order_id=order.pk)
-    selected = rules.as_int(form["service"].value())
+    selected, category, query = _picked(request, form)
+    favourites = picker.favourite_ids(user=request.user)
+    if not category and not query and favourites:
+        category = picker.FAVOURITES
+    listing = picker.picker_services(
+        user=request.user, category=category, query=query, include=selected
+    )
+    # The page carries the rates of this rendering (listing.rates_text, a hidden input): a
+    # refused order comes back with the new price on the card and in the guard, so placing it
+    # again is a deliberate second step.
+    rejection = getattr(form, "rejection", None)
     return render(
         request,
         "orders/new.html",
         {
             "form": form,
-            "services": services,
-            "selected": next((s for s in services if s.pk == selected), None),
+            "platforms": picker.picker_categories(),
+            "has_favourites": bool(favourites),
+            "category": category,
+            "query": query,
+            "listing": listing,
+            "selected": selected,
+            "card": picker.service_card(user=request.user, service=selected) if selected else None,
+            "same_link": rejection.display
+            if rejection is not None and rejection.code == "same_link"
+            else "",
+            "missing": rejection.params.get("missing_amount")
+            if rejection is not None and rejection.code == "funds"
+            else None,
             "kinds": OrderKind,
         },
     )
 
 
 @login_required
+@require_GET
+def picker_services_json(request: AuthedRequest) -> JsonResponse:
+    """One list of the picker, for static/js/orders.js: ?category=, ?q= or ?category=*."""
+    listing = picker.picker_services(
+        user=request.user,
+        category=request.GET.get("category", "")[:255],
+        query=request.GET.get("q", "")[:SEARCH_MAX],
+    )
+    return JsonResponse(listing.as_json())
+
+
+@login_required
+@require_GET
+def service_card_fragment(request: AuthedRequest) -> HttpResponse:
+    """The service card as HTML, for the page's script when the customer picks another service."""
+    service_id = rules.as_int(request.GET.get("service", ""))
+    service = service_for_sale(service_id=service_id) if service_id else None
+    if service is None:
+        raise Http404
+    return render(
+        request,
+        "orders/_service_card.html",
+        {"card": picker.service_card(user=request.user, service=service)},
+    )
+
+
+@login_required
+@require_GET
+def same_link_json(request: AuthedRequest) -> JsonResponse:
+    """Is an order of the customer's for this service and link still open? For the live warning."""
+    service_id = rules.as_int(request.GET.get("service", ""))
+    link = request.GET.get("link", "")[: rules.LINK_MAX_LENGTH]
+    existing = (
+        open_order_on_link(user=request.user, service_id=service_id, link=link)
+        if service_id and link.strip()
+        else None
+    )
+    return JsonResponse({"order": existing.pk if existing else None})
+
+
+@login_required
 def order_mass(request: AuthedRequest) -> HttpResponse:
     form = MassOrderForm(request.POST or None)
-    results = None
-    if request.method == "POST" and form.is_valid():
-        results = orders_place_mass(user=request.user, text=form.cleaned_data["orders"])
+    results = preview = None
+    if request.method == "POST" and form.is_valid() and "confirm" not in request.POST:
+        # First step: every line priced, nothing placed; the customer confirms what they buy.
+        preview = orders_preview_mass(user=request.user, text=form.cleaned_data["orders"])
+        form = MassOrderForm(
+            initial={"orders": form.cleaned_data["orders"], "rates": preview.rates_text}
+        )
+    elif request.method == "POST" and form.is_valid():
+        results = orders_place_mass(
+            user=request.user,
+            text=form.cleaned_data["orders"],
+            max_rates=parse_rates(form.cleaned_data["rates"]),
+        )
         placed = sum(1 for result in results if result.order)
         if placed:
             messages.success(
@@ -88,7 +184,9 @@ def order_mass(request: AuthedRequest) -> HttpResponse:
                 ngettext("%(count)s order placed.", "%(count)s orders placed.", placed)
                 % {"count": placed},
             )
-    return render(request, "orders/mass.html", {"form": form, "results": results})
+    return render(
+        request, "orders/mass.html", {"form": form, "results": results, "preview": preview}
+    )
 
 
 @login_required

@@ -41,6 +41,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from billing import services as billing
 from catalog import selectors as catalog
+from orders import guards as order_guards
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderRejected
@@ -375,17 +376,35 @@ def services_cache_key(*, user: User) -> str:
 def action_add(user: User, params: Params, request: HttpRequest) -> Any:
     """Place an order of any kind; the service's type decides which fields matter."""
     key = params.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+    service_id = _service_id(params.get("service"))
+    link = params.get("link", "").strip()
+    # Same link, same service, another order still open: refused unless confirmed
+    # (ORDER_SAME_LINK=refuse), or placed with a warning (warn, the default).
+    confirmed = params.get("confirm_same_link", "").strip().lower() in ("1", "true", "yes")
+    warn = not confirmed and not order_guards.api_refuses_same_link()
+    existing = (
+        order_guards.open_order_on_link(user=user, service_id=service_id, link=link)
+        if warn
+        else None
+    )
     order = order_services.order_place(
         user=user,
-        service_id=_service_id(params.get("service")),
-        link=params.get("link", "").strip(),
+        service_id=service_id,
+        link=link,
         quantity=_optional(params, "quantity"),
         comments=params.get("comments"),
         username=_optional(params, "username"),
         runs=_optional(params, "runs"),
         interval=_optional(params, "interval"),
         idempotency_key=key.strip() if key else None,
+        max_rate=_optional(params, "max_rate"),
+        confirm_same_link=confirmed or warn,
     )
+    if existing is not None and existing.pk != order.pk:
+        return {
+            "order": order.pk,
+            "warning": f"Order {existing.pk} for this link and service is still in progress",
+        }
     return {"order": order.pk}
 
 

@@ -53,3 +53,17 @@ def format_vnd(value: Decimal | int | None) -> str:
         integer, _, fraction = f"{abs(amount):,.2f}".partition(".")
         text = f"{integer.replace(',', '.')},{fraction}"
     return f"{sign}{text} ₫"
+
+
+def format_rate(value: Decimal | int | None) -> str:
+    """A rate per 1000 the way format_vnd writes money: 3700 -> '3.700 ₫', 18.75 -> '18,75 ₫',
+    0.1234 -> '0,1234 ₫' (up to the four decimals a rate has, trailing zeros dropped). The admin
+    shows every rate this way, next to amounts from format_vnd."""
+    if value is None:
+        return ""
+    rate = quantize_rate(value)
+    sign = "-" if rate < 0 else ""
+    integer, _, fraction = f"{abs(rate):,.4f}".partition(".")
+    fraction = fraction.rstrip("0")
+    text = integer.replace(",", ".") + (f",{fraction}" if fraction else "")
+    return f"{sign}{text} ₫"

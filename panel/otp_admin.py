@@ -69,6 +69,11 @@ class PanelAdminSite(AdminSite):
     """Staff reach the admin only when verified by an OTP device in this session (2FA on), or
     with the password alone (2FA off, a developer's machine)."""
 
+    # The app list beside every page took 300 px of a 1280 px screen and pushed the lists' last
+    # columns (a service's state, an order's upstream id) out of sight; the index and the
+    # breadcrumbs lead everywhere it did.
+    enable_nav_sidebar = False
+
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):
             return False

@@ -68,8 +68,8 @@ INSTALLED_APPS = [
     # Two-factor authentication for staff (authenticator apps and backup codes) and the login
     # lockout; see "Login protection" below.
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "panel.otp_apps.TOTPConfig",  # django_otp.plugins.otp_totp, with a readable name
+    "panel.otp_apps.StaticConfig",  # django_otp.plugins.otp_static, likewise
     "axes",
 ]
 
@@ -329,6 +329,13 @@ BANK_DEMO = (
     and SIEULIKE_API_KEY == "sandbox-key"
     and bool(SEPAY_WEBHOOK_KEY)
 )
+# issue 15: a second open order on the same link and service. The form always warns and asks
+# to confirm; the API refuses it unless `confirm_same_link=1` ("refuse") or places it with a
+# `warning` in its answer ("warn", the default: resellers' scripts written before this setting
+# re-order links on purpose and would otherwise break).
+ORDER_SAME_LINK = env.str("ORDER_SAME_LINK", default="warn")
+if ORDER_SAME_LINK not in ("warn", "refuse"):
+    raise ImproperlyConfigured("ORDER_SAME_LINK must be 'warn' or 'refuse'.")
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,8 @@ from panel import api_v2, otp_views, staff, views
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
+    # Django's set_language, plus the profile of a logged-in customer (the header's switch).
+    path("i18n/setlang/", billing_views.language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Django's login with the customer's saved language; the other auth views as Django has them.
     path("accounts/login/", billing_views.PanelLoginView.as_view(), name="login"),

@@ -138,6 +138,7 @@ def service_from_entry(entry: dict[str, Any]) -> Service:
         name=entry["name"],
         type=entry["type"],
         category=entry["category"],
+        description=entry.get("description", ""),
         cost_rate=cost,
         sell_rate=quantize_rate(cost * MARKUP),
         min_quantity=entry["min"],

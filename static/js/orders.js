@@ -1,8 +1,8 @@
 // Progressive enhancement of the order pages; every page works without this file.
 // No inline scripts (the Content-Security-Policy forbids them): behaviour hangs off data- attributes.
 //
-// 1. The new-order form adapts to the chosen service (fields for its type, min/max, status) and
-//    shows the price as you type. The price here is a preview: the server computes the charge.
+// 1. The new-order page: the category -> service picker, the service card, fields for the
+//    service's kind, the price as you type (a preview: the server computes the charge).
 // 2. Order lists and pages refresh progress every 10 s from orders:status_fragment (JSON).
 // 3. Buttons with data-confirm ask before submitting.
 (() => {
@@ -44,25 +44,34 @@
   };
 
   // --- the new-order form ---------------------------------------------------------------------
+  // The picker (category, search) fills the service list from orders:picker_services; picking a
+  // service loads its card from orders:service_card. The choice is kept in the URL (?service=,
+  // ?category=, ?q=), so a reload or a shared link opens the same choice.
   const setupOrderForm = (form) => {
     const select = form.querySelector("[data-order-service]");
     if (!select) return;
+    const pickerForm = document.querySelector("[data-picker]");
     const field = (name) => form.elements.namedItem(name);
     const dripfeed = field("dripfeed");
     const price = form.querySelector("[data-price]");
     const unitsLabel = form.querySelector("[data-units]");
     const commentCount = form.querySelector("[data-comment-count]");
-    const info = form.querySelector("[data-service-info]");
+    const cardSlot = form.querySelector("[data-card-slot]");
+    const dripSummary = form.querySelector("[data-dripfeed-summary]");
+    const sameLink = form.querySelector("[data-same-link]");
+    const card = () => cardSlot && cardSlot.querySelector("[data-service-card]");
 
     const commentLines = () => (field("comments")?.value || "").split(/\r\n|\r|\n/).filter((line) => line.trim()).length;
     const intValue = (name) => {
       const value = (field(name)?.value || "").trim();
       return /^\d+$/.test(value) ? Number(value) : 0;
     };
+    const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+    const clock = (date) => `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
 
     const update = () => {
-      const option = select.selectedOptions[0];
-      const data = option && option.value ? option.dataset : null;
+      const current = card();
+      const data = current && current.dataset.id === select.value ? current.dataset : null;
       const type = data ? data.type : "";
       const canDripfeed = !!data && type === "Default" && data.dripfeed === "1";
       const dripfeedOn = canDripfeed && dripfeed && dripfeed.checked;
@@ -75,26 +84,9 @@
       form.querySelectorAll("[data-dripfeed-only]").forEach((el) => { el.hidden = !dripfeedOn; });
       form.querySelectorAll("[data-dripfeed-off]").forEach((el) => { el.hidden = dripfeedOn; });
       form.querySelectorAll("[data-quantity-hint]").forEach((el) => { el.hidden = !data; });
-
-      if (info) {
-        info.hidden = !data;
-        if (data) {
-          const put = (key, text) => info.parentElement.querySelectorAll(`[data-info="${key}"]`).forEach((el) => { el.textContent = text; });
-          put("rate", formatVnd(chargeCents(data.rate, 1000) ?? 0n));
-          put("min", group(data.min));
-          put("max", group(data.max));
-          put("avg", data.avg || "–");
-          const refill = info.querySelector('[data-info="refill"]');
-          if (refill) refill.textContent = data.refill || refill.dataset.none;
-          const cancel = info.querySelector('[data-info="cancel"]');
-          if (cancel) cancel.textContent = data.cancel === "1" ? cancel.dataset.yes : cancel.dataset.no;
-          const status = info.querySelector('[data-info="status"]');
-          if (status) {
-            status.textContent = data.statusLabel;
-            status.classList.toggle("warn", data.status !== "normal");
-            status.classList.toggle("ok", data.status === "normal");
-          }
-        }
+      if (data) {
+        form.querySelectorAll('[data-info="min"]').forEach((el) => { el.textContent = group(data.min); });
+        form.querySelectorAll('[data-info="max"]').forEach((el) => { el.textContent = group(data.max); });
       }
       const quantity = field("quantity");
       if (quantity && data) {
@@ -110,13 +102,160 @@
         units = intValue("quantity") * (dripfeedOn ? intValue("runs") : 1);
       }
       const cents = data ? chargeCents(data.rate, units) : null;
-      if (price) price.textContent = cents === null ? price.dataset.empty : formatVnd(cents);
+      const priceText = cents === null ? null : formatVnd(cents);
+      if (price) price.textContent = priceText === null ? price.dataset.empty : priceText;
       if (unitsLabel) unitsLabel.textContent = cents === null ? "" : template(unitsLabel, units);
+
+      // Drip-feed: runs x quantity = total, the interval, when the last run should start.
+      if (dripSummary) {
+        const runs = intValue("runs");
+        const interval = intValue("interval");
+        const perRun = intValue("quantity");
+        const ready = dripfeedOn && runs >= 2 && interval >= 1 && perRun > 0;
+        dripSummary.hidden = !ready;
+        if (ready) {
+          const last = new Date(Date.now() + (runs - 1) * interval * 60000);
+          dripSummary.textContent = fill(dripSummary.dataset.template, {
+            runs: group(String(runs)), quantity: group(String(perRun)), total: group(String(runs * perRun)),
+            interval: group(String(interval)), last: clock(last),
+          });
+        }
+      }
+      // VIP packages: in words, what is bought and what it costs.
+      const pkg = current && current.querySelector('[data-card="package"]');
+      if (pkg && data && units > 0 && priceText) {
+        pkg.textContent = fill(pkg.dataset.template, { n: group(String(units)), price: priceText });
+      }
     };
 
+    // The URL keeps the choice: ?service= (and the category or search that listed it).
+    const keepInUrl = (params) => {
+      const url = new URL(window.location.href);
+      Object.entries(params).forEach(([key, value]) => {
+        if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
+      });
+      window.history.replaceState(null, "", url);
+    };
+
+    const loadCard = async () => {
+      keepInUrl({ service: select.value });
+      if (!cardSlot || !pickerForm) return update();
+      if (!select.value) {
+        cardSlot.replaceChildren();
+        return update();
+      }
+      const response = await fetch(`${pickerForm.dataset.cardUrl}?service=${encodeURIComponent(select.value)}`, { credentials: "same-origin" });
+      if (response.ok) {
+        const html = await response.text();
+        // The fragment is the project's own template, escaped by Django; parsed, not executed.
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        cardSlot.replaceChildren(...doc.body.childNodes);
+      }
+      update();
+      checkSameLink();
+    };
+
+    const setOptions = (body) => {
+      const previous = select.value;
+      const first = select.options[0];
+      const options = body.services.map((s) => {
+        const option = new Option(`${s.favourite ? "★ " : ""}#${s.id} · ${s.name} · ${s.price}`, String(s.id));
+        option.dataset.rate = s.rate;
+        return option;
+      });
+      if (body.more) {
+        const more = new Option(select.dataset.moreTemplate.replace("{n}", group(String(body.more))), "");
+        more.disabled = true;
+        options.push(more);
+      }
+      select.replaceChildren(first, ...options);
+      if (options.some((o) => o.value === previous && previous)) select.value = previous;
+      const rates = field("shown_rates");
+      if (rates) rates.value = body.rates;
+    };
+
+    const loadList = async (params) => {
+      if (!pickerForm) return;
+      const query = new URLSearchParams(params);
+      const response = await fetch(`${pickerForm.dataset.servicesUrl}?${query}`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      setOptions(await response.json());
+      if (select.value !== (card()?.dataset.id || "")) loadCard(); else update();
+    };
+
+    if (pickerForm) {
+      const category = pickerForm.querySelector("[data-picker-category]");
+      const search = pickerForm.querySelector("[data-picker-q]");
+      const submit = pickerForm.querySelector("[data-picker-submit]");
+      if (submit) submit.hidden = true;
+      pickerForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (search.value.trim()) loadList({ q: search.value.trim() });
+      });
+      category.addEventListener("change", () => {
+        search.value = "";
+        keepInUrl({ category: category.value, q: "" });
+        loadList({ category: category.value });
+      });
+      let timer = null;
+      search.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const q = search.value.trim();
+          keepInUrl({ q });
+          if (q.length >= 2) loadList({ q });
+          else if (!q && category.value) loadList({ category: category.value });
+        }, 250);
+      });
+    }
+
+    // Same link, same service: warn while another order of the customer's is still open.
+    let sameLinkTimer = null;
+    const checkSameLink = () => {
+      if (!sameLink) return;
+      clearTimeout(sameLinkTimer);
+      sameLinkTimer = setTimeout(async () => {
+        const link = (field("link")?.value || "").trim();
+        if (!select.value || !link) {
+          sameLink.hidden = true;
+          return;
+        }
+        const query = new URLSearchParams({ service: select.value, link });
+        const response = await fetch(`${form.dataset.sameLinkUrl}?${query}`, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const body = await response.json();
+        sameLink.hidden = !body.order;
+        if (body.order) {
+          sameLink.querySelector("[data-same-link-text]").textContent = sameLink.dataset.template.replace("{order}", String(body.order));
+        }
+      }, 300);
+    };
+
+    // The star on the card: toggled in place (without the script, the button posts and returns).
+    form.addEventListener("click", async (event) => {
+      const star = event.target.closest("[data-favourite]");
+      if (!star) return;
+      event.preventDefault();
+      const token = field("csrfmiddlewaretoken")?.value || "";
+      const response = await fetch(star.getAttribute("formaction"), {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": token },
+      });
+      if (!response.ok) return;
+      const body = await response.json();
+      star.classList.toggle("on", body.favourite);
+      star.setAttribute("aria-pressed", body.favourite ? "true" : "false");
+      const label = body.favourite ? star.dataset.labelOn : star.dataset.labelOff;
+      star.title = label;
+      star.querySelector(".visually-hidden").textContent = label;
+    });
+
+    select.addEventListener("change", loadCard);
+    field("link")?.addEventListener("input", checkSameLink);
     form.addEventListener("input", update);
     form.addEventListener("change", update);
     update();
+    checkSameLink();
   };
 
   // --- live progress --------------------------------------------------------------------------

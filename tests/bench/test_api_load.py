@@ -303,7 +303,7 @@ def test_a_hundred_simultaneous_adds_on_one_wallet_are_all_answered_and_the_bala
 ) -> None:
     # given a wallet that can pay for exactly 70 orders of 5.55, and half an order more
     catalog = install_catalog()
-    price = Decimal("5.55")
+    price = Decimal("5550")
     assert catalog[101].sell_rate == price  # per 1000, and each order is of 1000
     opening = 70 * price + Decimal("2.77")
     user, key = new_customer_with_key(opening)

@@ -72,7 +72,7 @@ def _place(
     tab.snap(f"new-{name}-filled")
     before = set(Order.objects.values_list("pk", flat=True))
     with page.expect_navigation():
-        page.click("form[data-order-form] button[type=submit]")
+        page.click("form[data-order-form] button[type=submit]:not([data-favourite])")
     (order,) = Order.objects.exclude(pk__in=before)
     assert page.url.endswith(f"/orders/{order.pk}/"), page.url
     assert page.is_visible(".msg.success")
@@ -226,6 +226,12 @@ def test_a_mass_order_places_the_good_lines_and_explains_the_bad_one(
     )
     with page.expect_navigation():
         page.click("main form button[type=submit]")
+    # First every line is priced and nothing placed; the customer confirms the total.
+    tab.snap("mass-order-preview")
+    assert not Order.objects.filter(user__username="si_le").exists()
+    assert page.locator("[data-testid=mass-preview] tr.line-ok").count() == 2
+    with page.expect_navigation():
+        page.click("[data-testid=mass-confirm]")
     tab.snap("mass-order-result")
     results = page.locator("[data-testid=mass-results] tbody tr")
     assert results.count() == 3

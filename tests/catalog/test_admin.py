@@ -159,16 +159,17 @@ def test_changing_the_pricing_settings_reprices_the_whole_catalog(staff, sandbox
         {
             "default_markup_percent": "100",
             "min_margin_percent": "5",
-            "rounding_step": "1",
+            "rounding_step": "1000",
             "new_service_policy": "list",
             "below_cost_policy": "raise",
             "upstream_balance_warning": "500000",
         },
     )
 
-    assert Service.objects.get(upstream_id=101).sell_rate == Decimal("8.0000")  # 7.4 -> up to 8
+    # 3.700 x 2 = 7.400 -> up to 8.000
+    assert Service.objects.get(upstream_id=101).sell_rate == Decimal("8000.0000")
     rates = list(Service.objects.values_list("cost_rate", "sell_rate"))
-    assert all(sell % 1 == 0 and sell >= 2 * cost for cost, sell in rates)
+    assert all(sell % 1000 == 0 and sell >= 2 * cost for cost, sell in rates)
 
 
 def test_a_category_markup_reprices_its_category_and_its_removal_reprices_it_back(staff):

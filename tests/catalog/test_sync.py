@@ -73,7 +73,7 @@ def test_first_sync_mirrors_every_sandbox_service_with_its_fields(sandbox):
     assert services[109].type == ServiceType.CUSTOM_COMMENTS
     assert services[110].type == ServiceType.COMMENT_LIKES
     assert services[101].type == ServiceType.DEFAULT
-    assert services[101].sell_rate == Decimal("4.8100")  # 3.7 x 1.30
+    assert services[101].sell_rate == Decimal("4810.0000")  # 3700 x 1.30
     # the panel's ids are its own (a sequence), not the upstream's (which have gaps)
     assert {s.pk for s in services.values()} != set(services)
     assert not PriceChange.objects.exists()
@@ -101,20 +101,20 @@ def test_a_price_rise_is_followed_and_recorded_in_the_history(sandbox):
     service = Service.objects.get(upstream_id=102)
     old_sell = service.sell_rate
 
-    # when the upstream raises the cost of 102 from 12.5 to 20
-    sandbox.update_service(102, rate="20.0000", max=40000, cancel=False)
+    # when the upstream raises the cost of 102 from 12500 to 20000
+    sandbox.update_service(102, rate="20000.0000", max=40000, cancel=False)
     run = catalog_sync()
 
     # then
     service.refresh_from_db()
     assert run.ok and run.updated == 1
-    assert service.cost_rate == Decimal("20.0000")
-    assert service.sell_rate == Decimal("26.0000")
+    assert service.cost_rate == Decimal("20000.0000")
+    assert service.sell_rate == Decimal("26000.0000")
     assert service.max_quantity == 40000 and service.cancel is False
     changes = {c.field: (c.old_value, c.new_value, c.sync_id) for c in service.changes.all()}
     assert changes == {
-        "cost_rate": ("12.5000", "20.0000", run.pk),
-        "sell_rate": (str(old_sell), "26.0000", run.pk),
+        "cost_rate": ("12500.0000", "20000.0000", run.pk),
+        "sell_rate": (str(old_sell), "26000.0000", run.pk),
         "max_quantity": ("50000", "40000", run.pk),
         "cancel": ("true", "false", run.pk),
     }
@@ -335,16 +335,16 @@ def test_the_priority_sync_writes_only_priority_services_and_creates_nothing(san
     # given a mirrored catalog
     assert catalog_sync().ok
     # when prices move on a priority service (102) and a plain one (101), and a service appears
-    sandbox.update_service(102, rate="13.0000")
-    sandbox.update_service(101, rate="5.0000")
+    sandbox.update_service(102, rate="13000.0000")
+    sandbox.update_service(101, rate="5000.0000")
     sandbox.set_services([*sandbox.services, upstream_entry(779)])
     run = catalog_sync(kind=SyncRun.Kind.PRIORITY)
 
     # then only the priority service moved
     assert run.ok and run.kind == "priority"
     assert (run.created, run.updated) == (0, 1)
-    assert Service.objects.get(upstream_id=102).cost_rate == Decimal("13.0000")
-    assert Service.objects.get(upstream_id=101).cost_rate == Decimal("3.7000")
+    assert Service.objects.get(upstream_id=102).cost_rate == Decimal("13000.0000")
+    assert Service.objects.get(upstream_id=101).cost_rate == Decimal("3700.0000")
     assert not Service.objects.filter(upstream_id=779).exists()
 
 

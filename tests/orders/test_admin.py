@@ -38,13 +38,13 @@ def test_the_changelist_shows_money_columns_and_alerts(
     place(101, link=LINK + "?w", quantity=1000)
     sandbox.set_balance(1_000_000)
     placed = place(101, link=LINK + "?p", quantity=1000)
-    Order.objects.filter(pk=placed.pk).update(cost=Decimal("3.70"))
+    Order.objects.filter(pk=placed.pk).update(cost=Decimal("3700"))
     response = staff.get(reverse(CHANGELIST))
     html = response.content.decode()
     assert response.status_code == 200
     assert "out of funds" in html and "held for review" in html
     row = next(o for o in response.context["cl"].result_list if o.pk == placed.pk)
-    assert row.profit == Decimal("1.85")  # 5.55 paid - 3.70 upstream cost
+    assert row.profit == Decimal("1850")  # 5.550 paid - 3.700 upstream cost
 
 
 def test_staff_attach_an_upstream_id_through_the_intermediate_form(

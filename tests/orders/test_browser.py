@@ -53,6 +53,14 @@ def page(live_server: Any, client: Any, customer: Any) -> Any:
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+def _pick(page: Any, service: Any) -> None:
+    """The picker: the service's category, then the service; its card arrives."""
+    page.select_option("#picker-category", service.category)
+    page.wait_for_selector(f'#id_service option[value="{service.pk}"]', state="attached")
+    page.select_option("#id_service", str(service.pk))
+    page.wait_for_selector(f'[data-service-card][data-id="{service.pk}"]')
+
+
 def test_the_order_form_adapts_to_the_service_and_shows_the_price(
     page: Any, live_server: Any, catalog: Any
 ) -> None:
@@ -61,27 +69,27 @@ def test_the_order_form_adapts_to_the_service_and_shows_the_price(
     assert page.is_visible("#id_quantity") and not page.is_visible("#id_comments")
     assert not page.is_visible("#id_username") and not page.is_visible("#id_dripfeed")
     page.fill("#id_quantity", "1000")
-    assert page.text_content("[data-price]") == "5,55 ₫"  # 5.5500 per 1000, the server's charge_for
+    assert page.text_content("[data-price]") == "5.550 ₫"  # 5550 per 1000, the server's charge_for
 
     # Custom Comments: the quantity is the number of lines
-    page.select_option("#id_service", str(catalog[109].pk))
+    _pick(page, catalog[109])
     assert page.is_visible("#id_comments") and not page.is_visible("#id_quantity")
     page.fill("#id_comments", "a\nb\n\nc\nd\ne\n")
-    assert page.text_content("[data-price]") == "2,63 ₫"  # 525 x 5 / 1000 = 2.625, half up
+    assert page.text_content("[data-price]") == "2.625 ₫"  # 525000 x 5 / 1000
     assert "5" in page.text_content("[data-comment-count]")
 
     # Comment Likes: a username
-    page.select_option("#id_service", str(catalog[110].pk))
+    _pick(page, catalog[110])
     assert page.is_visible("#id_username")
 
     # a drip-feed service: runs and interval appear with the checkbox, the price counts every run
-    page.select_option("#id_service", str(catalog[102].pk))
+    _pick(page, catalog[102])
     page.fill("#id_quantity", "100")
     assert not page.is_visible("#id_runs")
     page.check("#id_dripfeed")
     page.fill("#id_runs", "5")
     page.fill("#id_interval", "30")
     assert page.is_visible("#id_runs")
-    assert page.text_content("[data-price]") == "9,38 ₫"  # 18.75 x 500 / 1000 = 9.375
-    assert page.text_content('[data-service-info] [data-info="max"]') == "50.000"
+    assert page.text_content("[data-price]") == "9.375 ₫"  # 18750 x 500 / 1000
+    assert page.text_content('[data-service-card] [data-card="max"]') == "50.000"
     assert page.errors == []

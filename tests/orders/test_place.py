@@ -27,7 +27,7 @@ def test_a_default_order_is_charged_once_and_forwarded_with_service_link_and_qua
     order = place(101, link=LINK, quantity=1000)
     # then the charge is the sell rate x 1000 / 1000, taken once, and the order is placed upstream
     assert order.rate == catalog[101].sell_rate
-    assert order.charge == charge_for(catalog[101].sell_rate, 1000) == Decimal("5.55")
+    assert order.charge == charge_for(catalog[101].sell_rate, 1000) == Decimal("5550")
     assert balance_of(customer) == before - order.charge
     assert LedgerEntry.objects.filter(order=order, kind=EntryKind.CHARGE).count() == 1
     assert order.state == OrderState.PLACED and order.upstream_id
@@ -289,8 +289,8 @@ def test_a_mass_order_reports_each_line_and_places_the_valid_ones(
 def test_a_mass_order_stops_charging_when_the_money_runs_out(
     make_customer: Any, catalog: Any
 ) -> None:
-    user = make_customer("carol", balance="12.00")  # two orders of 5.55, not three
+    user = make_customer("carol", balance="12000.00")  # two orders of 5.550, not three
     line = f"{catalog[101].pk}|{LINK}|1000"
     results = orders_place_mass(user=user, text="\n".join([line] * 3))
     assert [r.error for r in results] == [None, None, "Not enough funds on balance"]
-    assert balance_of(user) == Decimal("0.90")
+    assert balance_of(user) == Decimal("900.00")

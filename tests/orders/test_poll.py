@@ -40,7 +40,7 @@ def test_a_completed_order_keeps_start_count_remains_and_cost(
     upstream = sandbox.orders[order.upstream_id]
     assert order.start_count == upstream.start_count > 0
     assert order.remains == 0
-    assert order.cost == upstream.charge == Decimal("3.70")
+    assert order.cost == upstream.charge == Decimal("3700")
     assert order.upstream_status == "Completed" and order.finished_at
     assert balance_of(customer) == before and refunds(order) == []
 

@@ -49,9 +49,12 @@ def test_the_new_order_form_describes_the_chosen_service(browser: Any, catalog: 
     response = browser.get(reverse("orders:new"), {"service": service.pk})
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'value="{service.pk}" data-type="Default" data-rate="{service.sell_rate}"' in html
+    assert (
+        f'data-service-card data-id="{service.pk}" data-type="Default" '
+        f'data-rate="{service.sell_rate}"'
+    ) in html
     assert 'data-min="50" data-max="50000" data-dripfeed="1"' in html
-    assert f'<option value="{service.pk}"' in html and " selected>" in html
+    assert f'<option value="{service.pk}" data-rate="{service.sell_rate}" selected>' in html
     assert "static/js/orders.js" in html
     assert "<script>" not in html and 'style="' not in html
 
@@ -118,7 +121,14 @@ def test_a_dripfeed_from_the_browser_needs_the_checkbox(
 
 def test_the_mass_order_page_reports_every_line(browser: Any, catalog: Any) -> None:
     text = f"{catalog[101].pk}|{LINK}|100\nnonsense\n{catalog[101].pk}|ftp://x|100"
+    # First the lines are priced and nothing is placed; then the customer confirms.
     response = browser.post(reverse("orders:mass"), {"orders": text})
+    assert response.context["results"] is None and not Order.objects.exists()
+    preview = response.context["preview"]
+    assert preview.valid == 1 and preview.total == preview.lines[0].charge
+    response = browser.post(
+        reverse("orders:mass"), {"orders": text, "rates": preview.rates_text, "confirm": "1"}
+    )
     results = response.context["results"]
     assert [r.line for r in results] == [1, 2, 3]
     assert results[0].order and not results[1].order and not results[2].order
@@ -250,7 +260,7 @@ def test_the_dashboard_shows_balance_statuses_spending_and_slow_services(
     response = browser.get(reverse("dashboard"))
     assert response.status_code == 200
     assert response.context["counts"]["Pending"] == 1
-    assert response.context["spent_total"] == Decimal("5.55")
+    assert response.context["spent_total"] == Decimal("5550")
     assert sum(1 for bar in response.context["chart"] if bar["height"] > 0) == 1
     html = response.content.decode()
     assert 'data-testid="spending-chart"' in html and "<rect" in html

@@ -49,7 +49,7 @@ def test_profit_is_what_customers_kept_less_what_the_upstream_charged(
     sandbox: Any, catalog: dict[int, Service], customer: Any
 ) -> None:
     # given one completed order, one partial (40% refunded, upstream refunds us as much)...
-    service = catalog[101]  # cost 3.70, sold at 5.55 per 1000
+    service = catalog[101]  # cost 3.700, sold at 5.550 per 1000
     completed = _place(customer, service, 1000)
     partial = _place(customer, service, 1000)
     sandbox.set_fate(partial.upstream_id, status="Partial", remains=400)
@@ -67,9 +67,9 @@ def test_profit_is_what_customers_kept_less_what_the_upstream_charged(
     assert Order.objects.get(pk=partial.pk).state == OrderState.PARTIAL
     summary = staff_money_by_day()
     assert summary.orders == 3
-    assert summary.revenue == Decimal("5.55") + Decimal("3.33") + Decimal("5.55")
-    assert summary.cost == Decimal("3.70") + Decimal("2.22")
-    assert summary.profit == Decimal("1.85") + Decimal("1.11")
+    assert summary.revenue == Decimal("5550") + Decimal("3330") + Decimal("5550")
+    assert summary.cost == Decimal("3700") + Decimal("2220")
+    assert summary.profit == Decimal("1850") + Decimal("1110")
     assert summary.unsettled == 1
     today = summary.days[-1]
     assert today.day == timezone.localdate() and today.profit == summary.profit
@@ -160,7 +160,7 @@ def test_the_dashboard_shows_money_orders_and_what_needs_attention(
     assert "upstream down" in page  # the last sync failed, and why
     assert catalog[104].name in page
     assert reverse("admin:catalog_service_changelist") + "?flagged__exact=1" in page
-    assert response.context["money"].revenue == Decimal("11.10")
+    assert response.context["money"].revenue == Decimal("11100")
 
 
 def test_the_admin_links_to_the_staff_dashboard(client: Any, staff: Any) -> None:

@@ -270,6 +270,10 @@ ADMIN_PAGES: dict[str, AdminPage] = {
 # tested separately (a forged one is refused whoever follows it).
 SEPARATELY_TESTED = {"password_reset_confirm"}
 
+# Pages about a shop-wide thing (a service for sale) that write only the customer's own rows:
+# any customer may star any service; the star is theirs alone (tested below).
+SHOP_WIDE_FOR_CUSTOMERS = {"catalog:favourite"}
+
 
 def admin_model_keys() -> dict[str, tuple[str, str]]:
     """URL key -> (model label, page) for every standard object page of the admin models."""
@@ -290,6 +294,7 @@ def test_every_url_that_takes_a_parameter_is_in_the_matrix() -> None:
         | set(ADMIN_PAGES)
         | set(admin_model_keys())
         | SEPARATELY_TESTED
+        | SHOP_WIDE_FOR_CUSTOMERS
     )
     found = set(parametrised_patterns())
     assert not found - covered, (
@@ -554,3 +559,21 @@ def test_the_owner_gets_their_orders_status_through_the_api(world: World) -> Non
     answer = call(world.a.key, "status", order=world.order.pk)
     assert "error" not in answer
     assert answer["status"] in ("Pending", "In progress")
+
+
+def test_a_star_needs_a_login_and_belongs_to_the_customer_who_set_it(world: World) -> None:
+    from catalog.models import FavouriteService
+
+    service = world.order.service
+    url = reverse("catalog:favourite", args=[service.pk])
+    assert is_login_redirect(Client().post(url), reverse("login"))
+    assert logged_in(world.a.user).get(url).status_code == 405  # a star is set by POST only
+    assert logged_in(world.a.user).post(url).status_code == 302
+    assert list(FavouriteService.objects.values_list("user_id", "service_id")) == [
+        (world.a.user.pk, service.pk)
+    ]
+    # B's toggle sets B's own star; it never removes A's.
+    logged_in(world.b.user).post(url)
+    assert FavouriteService.objects.filter(user=world.a.user).count() == 1
+    missing = reverse("catalog:favourite", args=[987654])
+    assert logged_in(world.a.user).post(missing).status_code == 404

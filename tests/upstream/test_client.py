@@ -61,7 +61,7 @@ def test_services_are_parsed_into_typed_fields(client: UpstreamClient, sandbox: 
         service=101,
         name="TikTok - Tim - Nước ngoài 🌎 - BH 30 ngày",
         type="Default",
-        rate=Decimal("3.7000"),
+        rate=Decimal("3700.0000"),
         min=20,
         max=200000,
         dripfeed=False,
@@ -133,7 +133,7 @@ def test_add_places_a_default_order_with_service_link_and_quantity(
     ]
     placed = sandbox.orders[order]
     assert (placed.service, placed.kind, placed.quantity) == (101, "default", 1000)
-    assert sandbox.balance == Decimal("100000000.00") - Decimal("3.70")
+    assert sandbox.balance == Decimal("100000000.00") - Decimal("3700.00")
 
 
 def test_add_comments_sends_one_comment_per_line(client: UpstreamClient, sandbox: Sandbox) -> None:
@@ -238,7 +238,7 @@ def test_status_of_one_order_has_typed_values(client: UpstreamClient, sandbox: S
 
     assert client.status(order=order) == OrderStatus(
         status="In progress",
-        charge=Decimal("3.70"),
+        charge=Decimal("3700.00"),
         start_count=sandbox.orders[order].start_count,
         remains=500,
         currency="VND",
@@ -362,7 +362,7 @@ def test_vip_time_based_status_has_the_daily_fields(
 
     assert status == OrderStatus(
         status="In progress",
-        charge=Decimal("18000.00"),
+        charge=Decimal("360000.00"),  # 3.600.000 per 1000 likes-per-post, 100 a post
         start_count=0,
         remains=0,
         currency="VND",

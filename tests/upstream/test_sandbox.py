@@ -58,7 +58,7 @@ def test_answers_have_exactly_the_documented_shapes(api: Api, sandbox: Sandbox) 
     status = api(action="status", order=str(order))
 
     assert status == {
-        "charge": "3.70",
+        "charge": "3700.00",
         "start_count": "0",
         "status": "Pending",
         "remains": "1000",
@@ -88,7 +88,8 @@ def test_the_catalog_covers_every_kind_of_service_the_panel_must_handle(
     assert {s.status for s in services} == {"normal", "slow", "overload"}
     assert {s.priority for s in services} == {True, False}
     assert any("<b>" in s.description for s in services)
-    assert all(Decimal(2) <= s.rate <= Decimal(200000) and 0 < s.min <= s.max for s in services)
+    # Vietnamese market prices: likes and views a few thousand đồng per 1000, VIP packages millions.
+    assert all(Decimal(1000) <= s.rate <= Decimal(5000000) and 0 < s.min <= s.max for s in services)
     assert len({s.service for s in services}) == len(services)
 
 
@@ -167,22 +168,22 @@ def test_calls_are_recorded_without_the_key(api: Api, sandbox: Sandbox) -> None:
 def test_the_charge_is_rate_times_quantity_over_1000_taken_from_the_balance(
     client: UpstreamClient, sandbox: Sandbox
 ) -> None:
-    order = client.add(service=201, link=LINK, quantity=1234)  # 15.0000 VND per 1000
+    order = client.add(service=201, link=LINK, quantity=1234)  # 15.000 VND per 1000
 
-    assert client.status(order=order).charge == Decimal("18.51")
-    assert client.balance().balance == START - Decimal("18.51")
+    assert client.status(order=order).charge == Decimal("18510.00")
+    assert client.balance().balance == START - Decimal("18510.00")
 
 
 def test_insufficient_balance_is_refused_and_nothing_is_charged(
     client: UpstreamClient, sandbox: Sandbox
 ) -> None:
-    sandbox.set_balance(Decimal("3.69"))
+    sandbox.set_balance(Decimal("3699.99"))
 
     with pytest.raises(UpstreamRejected, match="^upstream rejected add: Insufficient balance$"):
-        client.add(service=101, link=LINK, quantity=1000)  # 3.70
+        client.add(service=101, link=LINK, quantity=1000)  # 3.700
 
     assert sandbox.orders == {}
-    assert sandbox.balance == Decimal("3.69")
+    assert sandbox.balance == Decimal("3699.99")
 
 
 @pytest.mark.parametrize(
@@ -227,7 +228,7 @@ def test_a_comments_order_counts_its_non_empty_lines(
     order = client.add_comments(service=207, link=LINK, comments="a\n\nb\nc\n  \nd\ne\n")
 
     assert sandbox.orders[order].quantity == 5
-    assert client.status(order=order).charge == Decimal("2.00")  # 400 per 1000
+    assert client.status(order=order).charge == Decimal("2000.00")  # 400.000 per 1000
 
 
 # --------------------------------------------------------------------------- time passing
@@ -251,20 +252,20 @@ def test_an_order_is_pending_then_in_progress_then_completed_as_time_passes(
     assert (later.status, later.remains) == ("In progress", 334)
     assert early.start_count == later.start_count == done.start_count
     assert early.start_count is not None and early.start_count > 0
-    assert (done.status, done.remains, done.charge) == ("Completed", 0, Decimal("35.00"))
+    assert (done.status, done.remains, done.charge) == ("Completed", 0, Decimal("35000.00"))
 
 
 def test_an_order_fated_partial_ends_partial_and_refunds_what_was_not_delivered(
     client: UpstreamClient, sandbox: Sandbox
 ) -> None:
-    order = client.add(service=104, link=LINK, quantity=1000)  # 35.00
+    order = client.add(service=104, link=LINK, quantity=1000)  # 35.000
     sandbox.set_fate(order, status="Partial", remains=400)
 
     sandbox.advance(86400)
 
     status = client.status(order=order)
-    assert (status.status, status.remains, status.charge) == ("Partial", 400, Decimal("21.00"))
-    assert client.balance().balance == START - Decimal("21.00")
+    assert (status.status, status.remains, status.charge) == ("Partial", 400, Decimal("21000.00"))
+    assert client.balance().balance == START - Decimal("21000.00")
 
 
 def test_the_next_fate_applies_to_the_next_order_only(
@@ -280,7 +281,7 @@ def test_the_next_fate_applies_to_the_next_order_only(
     assert (result[canceled].status, result[canceled].remains) == ("Canceled", 1000)
     assert result[canceled].charge == Decimal("0.00")
     assert result[completed].status == "Completed"
-    assert client.balance().balance == START - Decimal("35.00")
+    assert client.balance().balance == START - Decimal("35000.00")
 
 
 def test_a_fate_cannot_be_set_on_an_order_that_has_ended(
@@ -301,7 +302,7 @@ def test_a_drip_feed_starts_one_run_every_interval_and_completes_after_the_last(
 ) -> None:
     parent = client.add_dripfeed(service=102, link=LINK, quantity=100, runs=3, interval=30)
 
-    assert client.balance().balance == START - 3 * Decimal("1.25")  # all runs paid up front
+    assert client.balance().balance == START - 3 * Decimal("1250.00")  # all runs paid up front
     seen = [client.status(order=parent)]
     for _ in range(2):
         sandbox.advance(30 * 60)
@@ -317,7 +318,7 @@ def test_a_drip_feed_starts_one_run_every_interval_and_completes_after_the_last(
     children = client.statuses(orders=final.orders)
     assert (final.status, final.runs) == ("Completed", 3)
     assert {c.status for c in children.values()} == {"Completed"}
-    assert {c.charge for c in children.values()} == {Decimal("1.25")}
+    assert {c.charge for c in children.values()} == {Decimal("1250.00")}
     assert sandbox.orders[final.orders[0]].parent == parent
 
 
@@ -331,7 +332,7 @@ def test_a_drip_feed_fate_applies_to_each_of_its_runs(
 
     runs = client.statuses(orders=client.status(order=parent).orders)
     assert [(r.status, r.remains) for r in runs.values()] == [("Partial", 30), ("Partial", 30)]
-    assert client.balance().balance == START - 2 * Decimal("0.88")  # 70 of 100 delivered twice
+    assert client.balance().balance == START - 2 * Decimal("875.00")  # 70 of 100 delivered twice
 
 
 def test_a_vip_package_counts_its_days_down_and_completes(
@@ -454,8 +455,8 @@ def test_an_order_cancelled_in_progress_ends_partial(
     sandbox.advance(60)
 
     status = client.status(order=order)
-    assert (status.status, status.remains, status.charge) == ("Partial", 500, Decimal("17.50"))
-    assert client.balance().balance == START - Decimal("17.50")
+    assert (status.status, status.remains, status.charge) == ("Partial", 500, Decimal("17500.00"))
+    assert client.balance().balance == START - Decimal("17500.00")
 
 
 def test_orders_that_cannot_be_cancelled(client: UpstreamClient, sandbox: Sandbox) -> None:

@@ -122,6 +122,19 @@ class EntryFilterForm(forms.Form):
     )
 
 
+class CommissionMoveForm(forms.Form):
+    """How much referral commission to move to the balance (billing.referrals.commission_move
+    checks the minimum and what is available)."""
+
+    amount = forms.DecimalField(
+        label=_("Amount (VND)"),
+        max_digits=16,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+
 class WalletAdjustForm(forms.Form):
     """The admin's credit (positive) or debit (negative) of one wallet."""
 

@@ -15,4 +15,7 @@ urlpatterns = [
     path("topup/", views.topup, name="topup"),
     path("topup/<str:reference>/", views.topup_detail, name="topup_detail"),
     path("topup/<str:reference>/qr.svg", views.topup_qr, name="topup_qr"),
+    path("r/<str:code>/", views.referral_visit, name="referral_visit"),
+    path("referrals/", views.referral_page, name="referrals"),
+    path("referrals/move/", views.commission_move_view, name="commission_move"),
 ]

@@ -28,7 +28,15 @@ from panel.http import AuthedRequest
 from panel.money import format_vnd
 
 from .forms import SetMarkupForm
-from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun
+from .models import (
+    CategoryMarkup,
+    CustomerPricing,
+    CustomerRate,
+    PriceChange,
+    PricingSettings,
+    Service,
+    SyncRun,
+)
 from .selectors import upstream_balance_status
 from .services import (
     MIRRORED,
@@ -520,3 +528,48 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --------------------------------------------------------------------------- customer prices
+
+
+class CustomerRateInline(admin.TabularInline):
+    model = CustomerRate
+    fields = ("service", "rate", "list_rate", "updated_at")
+    readonly_fields = ("list_rate", "updated_at")
+    raw_id_fields = ("service",)
+    extra = 1
+
+    @admin.display(description=_("shop price per 1000"))
+    def list_rate(self, obj: CustomerRate) -> str:
+        return format_vnd(obj.service.sell_rate) if obj.pk else "–"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerRate]:
+        return super().get_queryset(request).select_related("service")
+
+
+@admin.register(CustomerPricing)
+class CustomerPricingAdmin(admin.ModelAdmin):
+    """A customer's own prices. What they pay is computed by `catalog.pricing.customer_price`
+    (never below cost + the minimum margin unless `allow_below_floor`); saving the rule touches
+    `updated_at`, which gives the API's cached services answer of this customer a new key."""
+
+    list_display = ("user", "discount_percent", "fixed_rates", "allow_below_floor", "updated_at")
+    list_select_related = ("user",)
+    list_filter = ("allow_below_floor",)
+    search_fields = ("user__username", "user__email", "note")
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [CustomerRateInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerPricing]:
+        return super().get_queryset(request).annotate(rate_count=Count("rates"))
+
+    @admin.display(description=_("fixed rates"), ordering="rate_count")
+    def fixed_rates(self, obj: CustomerPricing) -> int:
+        return cast(int, getattr(obj, "rate_count", 0))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # A rate changed alone still moves the rule's version (the API keys its cache on it).
+        form.instance.save(update_fields=["updated_at"])

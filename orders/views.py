@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import order_refunded_amount
-from catalog.selectors import services_for_sale
+from catalog.selectors import services_for_sale, with_customer_prices
 from panel.http import AuthedRequest
 
 from . import rules, selectors
@@ -34,7 +34,8 @@ FRAGMENT_MAX_IDS = 100
 
 @login_required
 def order_new(request: AuthedRequest) -> HttpResponse:
-    services = list(services_for_sale())
+    # At the customer's own prices: the same selector order_place charges through.
+    services = with_customer_prices(user=request.user, services=services_for_sale())
     form = OrderForm(
         request.POST or None, initial={"service": rules.as_int(request.GET.get("service", ""))}
     )

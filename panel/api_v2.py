@@ -241,12 +241,13 @@ def rate_text(value: Decimal | int) -> str:
 
 
 def service_row(service: Service) -> dict[str, Any]:
-    """One service as the document lists it, under the panel's id at the customer's price."""
+    """One service as the document lists it, under the panel's id at the customer's price
+    (`customer_rate`, set by `catalog.with_customer_prices`)."""
     return {
         "service": service.pk,
         "name": service.name,
         "type": service.type,
-        "rate": rate_text(service.sell_rate),
+        "rate": rate_text(service.customer_rate),  # type: ignore[attr-defined]
         "min": service.min_quantity,
         "max": service.max_quantity,
         "dripfeed": service.dripfeed,
@@ -333,11 +334,19 @@ def action_balance(user: User, params: Params, request: HttpRequest) -> Any:
 
 
 def action_services(user: User, params: Params, request: HttpRequest) -> Any:
-    """The services for sale, encoded once per catalog version and shared by every customer."""
-    key = f"api-v2-services:{catalog.catalog_version()}"
+    """The services for sale at this customer's prices, encoded once per catalog version and
+    price rule: customers without a rule of their own share one answer ("list"); a customer
+    with one has an answer keyed by the rule's id and version, so nobody is ever served
+    another customer's prices, and a changed rule is a new key at once."""
+    rule = catalog.customer_price_rule(user=user)
+    prices = rule.cache_key if rule is not None else "list"
+    key = f"api-v2-services:{catalog.catalog_version()}:{prices}"
     body = cache.get(key)
     if body is None:
-        body = json.dumps([service_row(service) for service in catalog.services_for_sale()])
+        services = catalog.with_customer_prices(
+            user=user, services=catalog.services_for_sale(), rule=rule
+        )
+        body = json.dumps([service_row(service) for service in services])
         cache.set(key, body, timeout=SERVICES_CACHE_SECONDS)
     return _Encoded(body)
 
@@ -500,5 +509,6 @@ def docs(request: HttpRequest) -> HttpResponse:
             "batch_max": BATCH_MAX_IDS,
             "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
             "currency": settings.CURRENCY,
+            "price_rule": catalog.customer_price_rule(user=request.user),
         },
     )

@@ -7,6 +7,7 @@ for every variable. A bad value fails loudly at start-up rather than at the firs
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -286,6 +287,20 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)  #
 API_FAILED_AUTH_PER_MINUTE = env.int("API_FAILED_AUTH_PER_MINUTE", default=20)  # per client address
 # Sign-ups in the browser per client address (0 switches the limit off).
 SIGNUP_RATE_LIMIT_PER_MINUTE = env.int("SIGNUP_RATE_LIMIT_PER_MINUTE", default=5)
+# Referrals (billing/referrals.py): the referrer's commission, a percentage of what a customer they
+# referred spends (on each ended order: charge less refund), and the smallest amount of
+# commission a customer may move to their balance at a time.
+try:
+    REFERRAL_COMMISSION_PERCENT = Decimal(env.str("REFERRAL_COMMISSION_PERCENT", default="5"))
+    REFERRAL_MIN_MOVE = Decimal(env.str("REFERRAL_MIN_MOVE", default="50000"))
+    _referral_ok = 0 <= REFERRAL_COMMISSION_PERCENT < 100 and 0 <= REFERRAL_MIN_MOVE
+except InvalidOperation:
+    _referral_ok = False
+if not _referral_ok:
+    raise ImproperlyConfigured(
+        "REFERRAL_COMMISSION_PERCENT must be a number from 0 to below 100, REFERRAL_MIN_MOVE a "
+        "number of đồng, 0 or more."
+    )
 # Proxies in front of the app that append to X-Forwarded-For: the client address (for the limits
 # above) is read that many entries from the right, never the spoofable left-most one.
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1 if SECURE_PROXY_SSL_HEADER else 0)

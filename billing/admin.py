@@ -380,7 +380,15 @@ class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_select_related = ["referral__referrer"]
     search_fields = ["referral__referrer__username", "=order__id"]
     list_filter = ["created_at"]
-    fields = readonly_fields = ("order", "referral", "percent", "base", "amount", "entry", "created_at")
+    fields = readonly_fields = (
+        "order",
+        "referral",
+        "percent",
+        "base",
+        "amount",
+        "entry",
+        "created_at",
+    )
 
     @admin.display(description=_("referrer"), ordering="referral__referrer__username")
     def referrer(self, commission: Commission) -> str:

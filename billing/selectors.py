@@ -167,7 +167,9 @@ def ledger_problems() -> Iterator[str]:
 
     # 4. An order is paid from, and refunded to, its own customer's (main) wallet.
     strangers = (
-        LedgerEntry.objects.filter(order__isnull=False, kind__in=[EntryKind.CHARGE, EntryKind.REFUND])
+        LedgerEntry.objects.filter(
+            order__isnull=False, kind__in=[EntryKind.CHARGE, EntryKind.REFUND]
+        )
         .exclude(order__user_id=F("wallet__user_id"), wallet__kind=WalletKind.MAIN)
         .order_by("pk")
         .values_list("pk", "wallet_id", "order_id")
@@ -249,7 +251,7 @@ def _commission_problems() -> Iterator[str]:
     )
     for commission in commissions:
         order_id, entry = commission.order_id, commission.entry
-        base = -commission.charged - commission.refunded  # type: ignore[attr-defined]
+        base = -commission.charged - commission.refunded
         expected = quantize_money(base * commission.percent / 100)
         if (
             abs(commission.base - base) > _TOLERANCE

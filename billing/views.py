@@ -19,10 +19,10 @@ from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from panel import ratelimit
@@ -308,7 +308,9 @@ def commission_move_view(request: AuthedRequest) -> HttpResponse:
     form = CommissionMoveForm(request.POST)
     if form.is_valid():
         try:
-            transfer = referrals.commission_move(user=request.user, amount=form.cleaned_data["amount"])
+            transfer = referrals.commission_move(
+                user=request.user, amount=form.cleaned_data["amount"]
+            )
         except BillingError as exc:
             form.add_error("amount", str(exc))
         else:

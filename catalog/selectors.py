@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -184,20 +184,20 @@ def customer_price_rule(*, user: Customer) -> PriceRule | None:
     )
     if pricing is None:
         return None
-    min_margin = pricing.min_margin  # type: ignore[attr-defined]
+    min_margin = pricing.min_margin
     if min_margin is None:  # the settings row was never saved: its default applies
         min_margin = PricingSettings._meta.get_field("min_margin_percent").get_default()
     # The rule's own time, its rates' latest time and their count (a deleted rate changes the
     # count), and the margin: a change of anything the prices depend on is a new version.
-    stamp = max(pricing.updated_at, pricing.rates_changed or pricing.updated_at)  # type: ignore[attr-defined]
-    version = f"{int(stamp.timestamp() * 1_000_000)}-{pricing.rate_count}-{min_margin}"  # type: ignore[attr-defined]
+    stamp = max(pricing.updated_at, pricing.rates_changed or pricing.updated_at)
+    version = f"{int(stamp.timestamp() * 1_000_000)}-{pricing.rate_count}-{min_margin}"
     return PriceRule(
         pk=pricing.pk,
         discount_percent=pricing.discount_percent,
         allow_below_floor=pricing.allow_below_floor,
         min_margin=Decimal(min_margin),
         version=version,
-        rate_count=pricing.rate_count,  # type: ignore[attr-defined]
+        rate_count=pricing.rate_count,
     )
 
 
@@ -328,7 +328,10 @@ def catalog_page(
     )
     paginator = Paginator(ordered, CATALOG_PAGE_SIZE)
     page_obj = paginator.get_page(page)
-    page_obj.object_list = with_customer_prices(user=user, services=page_obj.object_list)
+    # A list of the page's services at this customer's prices (the template regroups it).
+    page_obj.object_list = with_customer_prices(  # type: ignore[assignment]
+        user=user, services=page_obj.object_list
+    )
     platforms = list(
         services_for_sale()
         .exclude(platform="")

@@ -171,7 +171,7 @@ def _commission_problems(
         "order_id", "amount", "wallet_id"
     ):
         commissions[order_id].append((amount, wallet_id))
-    for pk, user_id, state, charge, *_rest in orders:
+    for pk, user_id, state, *_rest in orders:
         paid = commissions.pop(pk, [])
         want = Decimal("0.00")
         if user_id in referrer_of and state not in OPEN_STATES:
@@ -186,8 +186,11 @@ def _commission_problems(
             problems.append(f"order {pk} ({state}): commission {paid}, expected {want}")
             continue
         wallet_id = paid[0][1]
-        if wallet_user.get(wallet_id) != referrer_of[user_id] or wallet_kind[wallet_id] != "commission":
-            problems.append(f"order {pk}: commission paid to wallet {wallet_id}, not its referrer's")
+        if (
+            wallet_user.get(wallet_id) != referrer_of[user_id]
+            or wallet_kind[wallet_id] != "commission"
+        ):
+            problems.append(f"order {pk}: commission in wallet {wallet_id}, not its referrer's")
     for order_id in commissions:
         problems.append(f"commission for order {order_id}, which does not exist")
     outs = LedgerEntry.objects.filter(kind="commission_out")

@@ -35,7 +35,6 @@ from billing.referrals import (
 from billing.selectors import ledger_problems
 from billing.services import BillingError, wallet_balance, wallet_commission_credit
 from catalog.models import Service
-from orders.models import OrderState
 from orders.services import order_fail_and_refund, orders_poll
 from tests.factories import PASSWORD, make_customer, make_staff, place_order
 
@@ -162,7 +161,9 @@ def test_an_order_failed_and_refunded_in_full_earns_nothing(
     sandbox: Any, catalog: dict[int, Service]
 ) -> None:
     referrer, customer = referred_pair()
-    order = place_order(user=customer, service=catalog[101], forward=False, link=LINK, quantity=1000)
+    order = place_order(
+        user=customer, service=catalog[101], forward=False, link=LINK, quantity=1000
+    )
     order_fail_and_refund(order_id=order.pk, actor=make_staff())
     assert not Commission.objects.exists() and commission_balance(referrer) == 0
     assert_ledger_clean()
@@ -185,7 +186,10 @@ def test_commission_is_written_at_most_once_per_order(
     wallet = Wallet.objects.get(user=referrer, kind=WalletKind.COMMISSION)
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerEntry.objects.create(
-            wallet=wallet, kind=EntryKind.COMMISSION, amount=D("1"), balance_after=D("2"),
+            wallet=wallet,
+            kind=EntryKind.COMMISSION,
+            amount=D("1"),
+            balance_after=D("2"),
             order=order,
         )
     assert commission_balance(referrer) == first.amount
@@ -208,7 +212,9 @@ def test_a_customer_nobody_referred_earns_nobody_anything(
 
 
 def earn(referrer: Any, customer: Any, sandbox: Any, service: Service, quantity: int) -> Decimal:
-    order = place_order(user=customer, service=service, link=LINK + str(quantity), quantity=quantity)
+    order = place_order(
+        user=customer, service=service, link=LINK + str(quantity), quantity=quantity
+    )
     sandbox.advance(LATER)
     orders_poll()
     return Commission.objects.get(order=order).amount
@@ -239,9 +245,12 @@ def test_commission_moves_to_the_balance_as_two_entries(
 def test_without_commission_there_is_nothing_to_move() -> None:
     with pytest.raises(BillingError):
         commission_move(user=make_customer(), amount=D("5"))
-    assert not LedgerEntry.objects.exists() or not LedgerEntry.objects.filter(
-        kind__in=[EntryKind.COMMISSION_OUT, EntryKind.COMMISSION_IN]
-    ).exists()
+    assert (
+        not LedgerEntry.objects.exists()
+        or not LedgerEntry.objects.filter(
+            kind__in=[EntryKind.COMMISSION_OUT, EntryKind.COMMISSION_IN]
+        ).exists()
+    )
 
 
 @pytest.mark.django_db

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.management import call_command
 
 from billing.models import Commission, EntryKind, LedgerEntry, Referral, ReferralLink, WalletKind
-from billing.referrals import referral_link_for
 from billing.selectors import ledger_problems
 from billing.services import wallet_balance, wallet_deposit
 from catalog.models import CustomerPricing
@@ -88,14 +87,22 @@ def test_a_discounted_reseller_sees_and_pays_their_price_in_the_browser_and_the_
         assert D(row["rate"]) == expected
     # ... and `add` charges exactly it.
     answer = api(
-        live_server.url, key=reseller.key, action="add", service=service.pk, link=LINK,
+        live_server.url,
+        key=reseller.key,
+        action="add",
+        service=service.pk,
+        link=LINK,
         quantity=2000,
     )
     charge = LedgerEntry.objects.get(order_id=answer["order"], kind=EntryKind.CHARGE)
     assert -charge.amount == (expected * 2).quantize(D("0.01"))
     # A customer without a rule still gets the shop's price from the same cache.
     plain = make_customer_with_key(balance="100")
-    row = next(r for r in api(live_server.url, key=plain.key, action="services") if r["service"] == service.pk)
+    row = next(
+        r
+        for r in api(live_server.url, key=plain.key, action="services")
+        if r["service"] == service.pk
+    )
     assert D(row["rate"]) == service.sell_rate
     tab.goto("/transactions/", "transactions-discounted-charge")
     assert list(ledger_problems()) == []
@@ -134,8 +141,12 @@ def test_a_referred_customers_orders_earn_the_referrer_exactly_their_commission(
     # The new customer tops up and orders; one order completes, one ends Partial.
     customer = referral.referred
     wallet_deposit(user=customer, amount=D("200000"), memo="bank transfer")
-    completed = order_place(user=customer, service_id=services[101].pk, link=LINK + "1", quantity=1000)
-    partial = order_place(user=customer, service_id=services[101].pk, link=LINK + "2", quantity=3000)
+    completed = order_place(
+        user=customer, service_id=services[101].pk, link=LINK + "1", quantity=1000
+    )
+    partial = order_place(
+        user=customer, service_id=services[101].pk, link=LINK + "2", quantity=3000
+    )
     call_command("sync_orders", stdout=StringIO())  # forwards both
     partial.refresh_from_db()
     sandbox.set_fate(partial.upstream_id, status="Partial", remains=1000)

@@ -99,7 +99,9 @@ def test_the_selector_prices_each_customer_by_their_own_rule(service: Service) -
     other = make_service(cost_rate="10", sell_rate="20")
     vip, regular = make_customer(), make_customer()
     give(vip, discount="10", fixed=(other, "12"))
-    mine = {s.pk: s.customer_rate for s in with_customer_prices(user=vip, services=[service, other])}
+    mine = {
+        s.pk: s.customer_rate for s in with_customer_prices(user=vip, services=[service, other])
+    }
     theirs = {s.pk: s.customer_rate for s in with_customer_prices(user=regular, services=[service])}
     assert mine == {service.pk: D("18.0000"), other.pk: D("12.0000")}
     assert theirs == {service.pk: D("20.0000")}

@@ -117,7 +117,8 @@ def _commission_transfer(w: World) -> CommissionTransfer:
 REFERRAL_LINK = {"billing:referral_visit"}
 
 # Customer pages without a parameter that show or move one's own money: a visitor goes to the
-# login, a customer sees (or moves) only their own (see test_the_referral_pages_are_the_customers_own).
+# login, a customer sees (or moves) only their own
+# (see test_the_referral_pages_are_the_customers_own).
 OWN_PAGES = {"billing:referrals": "GET", "billing:commission_move": "POST"}
 
 # Every model in the admin, and how to get one object of it that concerns customer A (or, for

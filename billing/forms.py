@@ -116,9 +116,18 @@ class TopUpForm(forms.Form):
         return amount
 
 
+# The transactions page lists the main wallet: commission and its moves out of the commission
+# wallet are on the referral page.
+_MAIN_WALLET_KINDS = [
+    (value, label)
+    for value, label in EntryKind.choices
+    if value not in (EntryKind.COMMISSION, EntryKind.COMMISSION_OUT)
+]
+
+
 class EntryFilterForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("Kind"), required=False, choices=[("", _("All"))] + list(EntryKind.choices)
+        label=_("Kind"), required=False, choices=[("", _("All")), *_MAIN_WALLET_KINDS]
     )
 
 

@@ -37,7 +37,7 @@ from .models import (
     Service,
     SyncRun,
 )
-from .selectors import upstream_balance_status
+from .selectors import customer_price_rule, price_of, upstream_balance_status
 from .services import (
     MIRRORED,
     catalog_reprice,
@@ -535,8 +535,8 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 class CustomerRateInline(admin.TabularInline):
     model = CustomerRate
-    fields = ("service", "rate", "list_rate", "updated_at")
-    readonly_fields = ("list_rate", "updated_at")
+    fields = ("service", "rate", "list_rate", "charged", "updated_at")
+    readonly_fields = ("list_rate", "charged", "updated_at")
     raw_id_fields = ("service",)
     extra = 1
 
@@ -544,8 +544,17 @@ class CustomerRateInline(admin.TabularInline):
     def list_rate(self, obj: CustomerRate) -> str:
         return format_vnd(obj.service.sell_rate) if obj.pk else "–"
 
+    @admin.display(description=_("the customer pays per 1000"))
+    def charged(self, obj: CustomerRate) -> str:
+        """What the selector makes of the rate: lifted to cost + the minimum margin unless the
+        customer may be sold below it, never above the shop's price."""
+        if not obj.pk:
+            return "–"
+        price = price_of(service=obj.service, rule=customer_price_rule(user=obj.pricing.user))
+        return format_vnd(price.rate) + (" ⚠" if price.floored else "")
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerRate]:
-        return super().get_queryset(request).select_related("service")
+        return super().get_queryset(request).select_related("service", "pricing__user")
 
 
 @admin.register(CustomerPricing)

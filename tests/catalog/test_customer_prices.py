@@ -230,3 +230,41 @@ def test_a_rule_is_one_query(service: Service, django_assert_num_queries: Any) -
     with django_assert_num_queries(1):
         rule = customer_price_rule(user=vip)
     assert rule is not None and rule.discount_percent == D("10")
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_what_the_customer_pays_with_the_floor_applied(service: Service) -> None:
+    from django.conf import settings
+
+    from tests.factories import make_staff
+
+    customer = make_customer()
+    pricing = give(customer, fixed=(service, "3"))  # below cost 10 + 5 %: lifted to 10.50
+    boss = make_staff(username="boss", superuser=True)
+    client = Client()
+    client.force_login(boss)
+    url = f"/{settings.ADMIN_URL}catalog/customerpricing/{pricing.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "10,50 ₫ ⚠" in page
+    # saving the rule (here: allowing below the floor) gives the API a new version at once
+    before = customer_price_rule(user=customer)
+    assert before is not None
+    form = {
+        "user": customer.pk,
+        "discount_percent": "0",
+        "allow_below_floor": "on",
+        "note": "",
+        "rates-TOTAL_FORMS": "1",
+        "rates-INITIAL_FORMS": "1",
+        "rates-MIN_NUM_FORMS": "0",
+        "rates-MAX_NUM_FORMS": "1000",
+        "rates-0-id": str(pricing.rates.get().pk),
+        "rates-0-pricing": str(pricing.pk),
+        "rates-0-service": str(service.pk),
+        "rates-0-rate": "3",
+        "_save": "Save",
+    }
+    assert client.post(url, form).status_code == 302
+    after = customer_price_rule(user=customer)
+    assert after is not None and after.cache_key != before.cache_key
+    assert customer_price_for(user=customer, service=service).rate == D("3.0000")

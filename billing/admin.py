@@ -25,7 +25,16 @@ from panel.http import AuthedRequest
 from panel.money import format_vnd
 
 from .forms import TopUpApproveForm, WalletAdjustForm
-from .models import ApiKey, LedgerEntry, TopUpRequest, Wallet
+from .models import (
+    ApiKey,
+    Commission,
+    CommissionTransfer,
+    LedgerEntry,
+    Referral,
+    ReferralLink,
+    TopUpRequest,
+    Wallet,
+)
 from .selectors import wallets_with_entry_sums
 from .services import (
     TOPUP_CREDITABLE,
@@ -56,6 +65,7 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     list_display = [
         "user",
+        "kind",
         "email",
         "balance_vnd",
         "entries_sum_vnd",
@@ -66,8 +76,10 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email"]
     ordering = ["-updated_at"]
+    list_filter = ["kind"]
     fields = readonly_fields = (
         "user",
+        "kind",
         "balance_vnd",
         "entries_sum_vnd",
         "consistent",
@@ -147,7 +159,11 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
             reason: str = form.cleaned_data["reason"]
             try:
                 entry = wallet_adjust(
-                    user=wallet.user, amount=amount, memo=reason, created_by=request.user
+                    user=wallet.user,
+                    amount=amount,
+                    memo=reason,
+                    created_by=request.user,
+                    kind=wallet.kind,
                 )
             except BillingError as exc:
                 form.add_error("amount", str(exc))
@@ -384,6 +400,59 @@ class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("starts with"))
     def prefix_shown(self, key: ApiKey) -> str:
         return f"{key.prefix}…"
+
+
+# --- referrals (read-only: commission is written when an order ends, moves by the customer) -------
+
+
+class NoDeleteMixin(ReadOnlyMixin):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ReferralLink)
+class ReferralLinkAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["user", "code", "visits", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "=code"]
+    fields = readonly_fields = ("user", "code", "visits", "created_at")
+
+
+@admin.register(Referral)
+class ReferralAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["referred", "referrer", "created_at"]
+    list_select_related = ["referred", "referrer"]
+    search_fields = ["referred__username", "referrer__username"]
+    fields = readonly_fields = ("referred", "referrer", "created_at")
+
+
+@admin.register(Commission)
+class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["order", "referrer", "percent", "base", "amount", "created_at"]
+    list_select_related = ["referral__referrer"]
+    search_fields = ["referral__referrer__username", "=order__id"]
+    list_filter = ["created_at"]
+    fields = readonly_fields = (
+        "order",
+        "referral",
+        "percent",
+        "base",
+        "amount",
+        "entry",
+        "created_at",
+    )
+
+    @admin.display(description=_("referrer"), ordering="referral__referrer__username")
+    def referrer(self, commission: Commission) -> str:
+        return str(commission.referral.referrer)
+
+
+@admin.register(CommissionTransfer)
+class CommissionTransferAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["user", "amount", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = readonly_fields = ("user", "amount", "out_entry", "in_entry", "created_at")
 
 
 # The inbox of bank notifications and the transfers they reported (issue 14).

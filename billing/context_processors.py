@@ -11,7 +11,11 @@ def wallet(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from .models import Wallet
+    from .models import Wallet, WalletKind
 
-    balance = Wallet.objects.filter(user=user).values_list("balance", flat=True).first()
+    balance = (
+        Wallet.objects.filter(user=user, kind=WalletKind.MAIN)
+        .values_list("balance", flat=True)
+        .first()
+    )
     return {"wallet_balance": balance}

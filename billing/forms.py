@@ -127,9 +127,31 @@ class TopUpForm(forms.Form):
         return amount
 
 
+# The transactions page lists the main wallet: commission and its moves out of the commission
+# wallet are on the referral page.
+_MAIN_WALLET_KINDS = [
+    (value, label)
+    for value, label in EntryKind.choices
+    if value not in (EntryKind.COMMISSION, EntryKind.COMMISSION_OUT)
+]
+
+
 class EntryFilterForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("Kind"), required=False, choices=[("", _("All"))] + list(EntryKind.choices)
+        label=_("Kind"), required=False, choices=[("", _("All")), *_MAIN_WALLET_KINDS]
+    )
+
+
+class CommissionMoveForm(forms.Form):
+    """How much referral commission to move to the balance (billing.referrals.commission_move
+    checks the minimum and what is available)."""
+
+    amount = forms.DecimalField(
+        label=_("Amount (VND)"),
+        max_digits=16,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 
 

@@ -15,15 +15,26 @@ from panel.db import Digits
 MONEY: Digits = {"max_digits": 16, "decimal_places": 2}
 
 
+class WalletKind(models.TextChoices):
+    # The customer's prepaid balance: what orders are paid from.
+    MAIN = "main", _("Balance")
+    # Referral commission earned, not yet moved to the balance (see billing.referrals).
+    COMMISSION = "commission", _("Referral commission")
+
+
 class Wallet(models.Model):
-    """A customer's prepaid balance in VND.
+    """A customer's money in VND: the prepaid balance (`main`) and, for a referrer, a second
+    wallet of kind `commission`. At most one of each kind per customer.
 
     `balance` is a cache of the sum of the wallet's ledger entries, kept in step by
     `billing.services` (the only writer) and verified by `manage.py check_ledger`.
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallets"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=WalletKind, default=WalletKind.MAIN
     )
     balance = models.DecimalField(_("balance"), default=0, **MONEY)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -33,12 +44,15 @@ class Wallet(models.Model):
         verbose_name = _("wallet")
         verbose_name_plural = _("wallets")
         constraints = [
-            models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0")
+            models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0"),
+            models.UniqueConstraint(fields=["user", "kind"], name="wallet_one_per_user_and_kind"),
         ]
         # Crediting or debiting by hand is a power of its own, granted apart from viewing wallets.
         permissions = [("adjust_wallet", _("Can credit or debit a wallet"))]
 
     def __str__(self) -> str:
+        if self.kind != WalletKind.MAIN:
+            return f"{self.user} {self.kind} ({self.balance} VND)"
         return f"{self.user} ({self.balance} VND)"
 
 
@@ -50,6 +64,12 @@ class EntryKind(models.TextChoices):
     # issue 14: the shop's gift on a bank-transfer deposit (DEPOSIT_BONUS_TIERS), its own kind so
     # that reports and check_ledger tell money the shop received from money it gave.
     DEPOSIT_BONUS = "deposit_bonus", _("Deposit bonus")
+    # Referrals (billing.referrals): a referrer's commission on one order of a customer they
+    # referred, in their commission wallet; and a move of commission to their balance, as a
+    # pair: out of the commission wallet, into the main one.
+    COMMISSION = "commission", _("Referral commission")
+    COMMISSION_OUT = "commission_out", _("Commission moved to the balance")
+    COMMISSION_IN = "commission_in", _("Commission received")
 
 
 class LedgerEntry(models.Model):
@@ -88,15 +108,34 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["deposit", "refund", "deposit_bonus"], amount__gt=0)
-                    | Q(kind="charge", amount__lt=0)
+                    Q(
+                        kind__in=[
+                            "deposit",
+                            "refund",
+                            "deposit_bonus",
+                            "commission",
+                            "commission_in",
+                        ],
+                        amount__gt=0,
+                    )
+                    | Q(kind__in=["charge", "commission_out"], amount__lt=0)
                     | Q(kind="adjustment")
                 ),
                 name="entry_amount_sign_matches_kind",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["deposit", "adjustment", "deposit_bonus"])
-                | Q(order__isnull=False),
+                condition=(
+                    Q(
+                        kind__in=[
+                            "deposit",
+                            "adjustment",
+                            "deposit_bonus",
+                            "commission_out",
+                            "commission_in",
+                        ]
+                    )
+                    | Q(order__isnull=False)
+                ),
                 name="entry_charge_refund_need_order",
             ),
             # An order is charged once and refunded at most once: its one refund covers
@@ -105,6 +144,12 @@ class LedgerEntry(models.Model):
                 fields=["order", "kind"],
                 condition=Q(kind__in=["charge", "refund"]),
                 name="entry_one_charge_one_refund_per_order",
+            ),
+            # ... and earns its customer's referrer a commission at most once (when it ends).
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(kind="commission"),
+                name="entry_one_commission_per_order",
             ),
         ]
         indexes = [
@@ -141,6 +186,11 @@ class LedgerEntry(models.Model):
                 return gettext("Bank transfer %(reference)s") % {"reference": reference}
         if self.kind == EntryKind.DEPOSIT_BONUS:
             return gettext("Deposit bonus")
+        if self.kind == EntryKind.COMMISSION:
+            # Not the order's id: the order is another customer's.
+            return gettext("Referral commission")
+        if self.kind in (EntryKind.COMMISSION_OUT, EntryKind.COMMISSION_IN):
+            return gettext("Referral commission moved to the balance")
         if self.memo == OPENING_BALANCE_MEMO:
             return gettext("Opening balance")
         return self.memo
@@ -402,3 +452,107 @@ class BankNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.get_outcome_display()} #{self.pk}"
+# --- referrals (billing.referrals) ----------------------------------------------------------------
+
+
+class ReferralLink(models.Model):
+    """A customer's referral link (`/r/<code>/`) and how many times it was followed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_link"
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    visits = models.PositiveIntegerField(_("visits"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral link")
+        verbose_name_plural = _("referral links")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.code})"
+
+
+class Referral(models.Model):
+    """A customer who signed up through another customer's link: referred once, for good."""
+
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals"
+    )
+    referred = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral"
+    )
+    created_at = models.DateTimeField(_("signed up"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(referrer=models.F("referred")), name="referral_not_self"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referred} <- {self.referrer}"
+
+
+class Commission(models.Model):
+    """A referrer's commission on one ended order of a customer they referred.
+
+    Written once, when the order ends, in the same transaction as its refund, on what the order
+    finally cost (charge - refund): `amount = base x percent / 100`, half up. A unique order
+    (here and on the ledger entry) makes it at most once per order.
+    """
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="commission"
+    )
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="commissions")
+    percent = models.DecimalField(_("percent"), max_digits=5, decimal_places=2)
+    base = models.DecimalField(_("order value after refunds"), **MONEY)
+    amount = models.DecimalField(_("commission"), **MONEY)
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="commission")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("referral commission")
+        verbose_name_plural = _("referral commissions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="commission_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(amount__lte=models.F("base")), name="commission_within_base"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} VND on order {self.order_id}"
+
+
+class CommissionTransfer(models.Model):
+    """Commission moved to the balance: two ledger entries, out of one wallet into the other."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="commission_transfers"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    out_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="commissiontransfer_out"
+    )
+    in_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="commissiontransfer_in"
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commission transfer")
+        verbose_name_plural = _("commission transfers")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="commissiontransfer_amount_gt_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.amount} VND"

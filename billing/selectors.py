@@ -24,7 +24,16 @@ from django.db.models.functions import Abs, Coalesce, Lag
 
 from panel.money import quantize_money
 
-from .models import BankTransfer, EntryKind, LedgerEntry, TopUpRequest, Wallet
+from .models import (
+    BankTransfer,
+    Commission,
+    CommissionTransfer,
+    EntryKind,
+    LedgerEntry,
+    TopUpRequest,
+    Wallet,
+    WalletKind,
+)
 from .vietqr import vietqr_payload
 
 if TYPE_CHECKING:
@@ -47,10 +56,10 @@ def ledger_entries_for_user(
     *, user: User, kind: str | None = None
 ) -> QuerySet[LedgerEntry]:
     """The customer's own entries, newest first, optionally of one kind, each with its top-up
-    (one LEFT JOIN) for `LedgerEntry.description`; the page shows the order's id, not the order."""
-    entries = LedgerEntry.objects.filter(wallet__user=user).select_related(
-        "topup", "bank_transfer"
-    )
+    (one LEFT JOIN) for `LedgerEntry.description`; the page shows the order's id, not the order.
+    The main wallet's only: commission has its own page (the referral page)."""
+    entries = LedgerEntry.objects.filter(wallet__user=user, wallet__kind=WalletKind.MAIN)
+    entries = entries.select_related("topup", "bank_transfer")
     if kind:
         entries = entries.filter(kind=kind)
     return entries.order_by("-created_at", "-id")
@@ -157,15 +166,19 @@ def ledger_problems() -> Iterator[str]:
                 f"> charged {quantize_money(row['charged'])}"
             )
 
-    # 4. An order is paid from, and refunded to, its own customer's wallet.
+    # 4. An order is paid from, and refunded to, its own customer's (main) wallet.
     strangers = (
-        LedgerEntry.objects.filter(order__isnull=False)
-        .exclude(order__user_id=F("wallet__user_id"))
+        LedgerEntry.objects.filter(
+            order__isnull=False, kind__in=[EntryKind.CHARGE, EntryKind.REFUND]
+        )
+        .exclude(order__user_id=F("wallet__user_id"), wallet__kind=WalletKind.MAIN)
         .order_by("pk")
         .values_list("pk", "wallet_id", "order_id")
     )
     for entry_id, wallet_id, order_id in strangers:
         yield f"wallet {wallet_id}: entry {entry_id} concerns order {order_id} of another customer"
+
+    yield from _commission_problems()
 
     # 5. A credited top-up credited its own customer with what was received, as a deposit.
     topups = (
@@ -208,6 +221,102 @@ def _bank_transfer_problems() -> Iterator[str]:
     )
     for entry_id, wallet_id in orphans:
         yield f"wallet {wallet_id}: bonus entry {entry_id} belongs to no bank-transfer deposit"
+
+
+def _commission_problems() -> Iterator[str]:
+    """Referral money, in three queries: every commission entry has its Commission row, sits in
+    the commission wallet of the order's customer's referrer, and is the order's final value
+    (charge - refund) x the recorded percent, half up; every move is a pair of entries, out of
+    the commission wallet into the main one; and each kind stays in its kind of wallet."""
+    commission_kinds = [EntryKind.COMMISSION, EntryKind.COMMISSION_OUT]
+    strays = (
+        LedgerEntry.objects.filter(
+            Q(kind__in=commission_kinds, wallet__kind=WalletKind.MAIN)
+            | Q(wallet__kind=WalletKind.COMMISSION)
+            & ~Q(kind__in=[*commission_kinds, EntryKind.ADJUSTMENT])
+            | Q(kind=EntryKind.COMMISSION, commission__isnull=True)
+            | Q(kind=EntryKind.COMMISSION_OUT, commissiontransfer_out__isnull=True)
+            | Q(kind=EntryKind.COMMISSION_IN, commissiontransfer_in__isnull=True)
+        )
+        .order_by("pk")
+        .values_list("pk", "wallet_id", "kind")
+    )
+    for entry_id, wallet_id, kind in strays:
+        yield (
+            f"wallet {wallet_id}: entry {entry_id} ({kind}) is out of place or has no "
+            "commission record or transfer"
+        )
+
+    def order_sum(kind: str) -> Subquery:
+        amounts = (
+            LedgerEntry.objects.filter(order_id=OuterRef("order_id"), kind=kind)
+            .order_by()
+            .values("amount")[:1]
+        )
+        return Subquery(amounts, output_field=_MONEY)
+
+    commissions = (
+        Commission.objects.annotate(
+            charged=Coalesce(order_sum(EntryKind.CHARGE), _ZERO, output_field=_MONEY),
+            refunded=Coalesce(order_sum(EntryKind.REFUND), _ZERO, output_field=_MONEY),
+        )
+        .select_related("entry__wallet", "referral")
+        .only(
+            "order_id",
+            "percent",
+            "base",
+            "amount",
+            "order__user_id",
+            "referral__referrer_id",
+            "referral__referred_id",
+            "entry__kind",
+            "entry__order_id",
+            "entry__amount",
+            "entry__wallet__user_id",
+            "entry__wallet__kind",
+        )
+        .select_related("order")
+        .order_by("pk")
+    )
+    for commission in commissions:
+        order_id, entry = commission.order_id, commission.entry
+        base = -commission.charged - commission.refunded
+        expected = quantize_money(base * commission.percent / 100)
+        if (
+            abs(commission.base - base) > _TOLERANCE
+            or abs(commission.amount - expected) > _TOLERANCE
+        ):
+            yield (
+                f"order {order_id}: commission {quantize_money(commission.amount)} on "
+                f"{quantize_money(commission.base)}, but the order's value after refunds is "
+                f"{quantize_money(base)} ({expected} at {commission.percent} %)"
+            )
+        if (
+            entry.kind != EntryKind.COMMISSION
+            or entry.order_id != order_id
+            or abs(entry.amount - commission.amount) > _TOLERANCE
+            or entry.wallet.kind != WalletKind.COMMISSION
+            or entry.wallet.user_id != commission.referral.referrer_id
+            or commission.referral.referred_id != commission.order.user_id
+        ):
+            yield f"order {order_id}: commission entry {entry.pk} is not its referrer's commission"
+
+    broken_moves = (
+        CommissionTransfer.objects.exclude(
+            out_entry__kind=EntryKind.COMMISSION_OUT,
+            in_entry__kind=EntryKind.COMMISSION_IN,
+            out_entry__amount=-F("amount"),
+            in_entry__amount=F("amount"),
+            out_entry__wallet__user_id=F("user_id"),
+            out_entry__wallet__kind=WalletKind.COMMISSION,
+            in_entry__wallet__user_id=F("user_id"),
+            in_entry__wallet__kind=WalletKind.MAIN,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for transfer_id in broken_moves:
+        yield f"commission transfer {transfer_id}: its two entries do not match"
 
 
 def topup_qr_payload(*, topup: TopUpRequest) -> str:

@@ -5,8 +5,10 @@ Each balance change: one `transaction.atomic()`, the wallet row locked with
 The database backs the invariants up (balance >= 0, one charge and one refund per order,
 entries never rewritten), so a bug here fails loudly instead of losing money.
 
-Lock order, everywhere: a top-up request's row before its wallet's row. Nothing here locks two
-wallets, so no other order is needed.
+Lock order, everywhere: a top-up request's row before its wallet's row; a main wallet before a
+commission wallet (an order's end refunds its customer's main wallet, then credits the
+referrer's commission wallet; a commission move locks its customer's main wallet, then their
+commission wallet): nobody ever holds a commission wallet while waiting for a main one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .models import (
     Profile,
     TopUpRequest,
     Wallet,
+    WalletKind,
 )
 
 if TYPE_CHECKING:
@@ -110,15 +113,18 @@ def _positive(amount: Decimal | int | str) -> Decimal:
     return value
 
 
-def wallet_for_user(*, user: User) -> Wallet:
-    """The user's wallet, created empty on first use (every customer has one)."""
-    wallet, _created = Wallet.objects.get_or_create(user=user)
+def wallet_for_user(*, user: User, kind: str = WalletKind.MAIN) -> Wallet:
+    """The user's wallet of this kind, created empty on first use (every customer has a main
+    one; a referrer gets a commission one with their first commission)."""
+    wallet, _created = Wallet.objects.get_or_create(user=user, kind=kind)
     return wallet
 
 
-def wallet_balance(*, user: User) -> Decimal:
+def wallet_balance(*, user: User, kind: str = WalletKind.MAIN) -> Decimal:
     """The user's balance now (zero without a wallet). A read: creates nothing, locks nothing."""
-    balance = Wallet.objects.filter(user=user).values_list("balance", flat=True).first()
+    balance = (
+        Wallet.objects.filter(user=user, kind=kind).values_list("balance", flat=True).first()
+    )
     return quantize_money(balance) if balance is not None else ZERO
 
 
@@ -126,11 +132,11 @@ def _locked_wallet(*, wallet_id: int) -> Wallet:
     return Wallet.objects.select_for_update().get(pk=wallet_id)
 
 
-def _locked_wallet_of(*, user: User) -> Wallet:
-    """The user's wallet, locked: one query when it exists (every customer's does)."""
-    wallet = Wallet.objects.select_for_update().filter(user=user).first()
+def _locked_wallet_of(*, user: User, kind: str = WalletKind.MAIN) -> Wallet:
+    """The user's wallet, locked: one query when it exists (every customer's main one does)."""
+    wallet = Wallet.objects.select_for_update().filter(user=user, kind=kind).first()
     if wallet is None:
-        wallet = _locked_wallet(wallet_id=wallet_for_user(user=user).pk)
+        wallet = _locked_wallet(wallet_id=wallet_for_user(user=user, kind=kind).pk)
     return wallet
 
 
@@ -245,7 +251,12 @@ def wallet_refund(
 
 @transaction.atomic
 def wallet_adjust(
-    *, user: User, amount: Decimal, memo: str, created_by: User | None
+    *,
+    user: User,
+    amount: Decimal,
+    memo: str,
+    created_by: User | None,
+    kind: str = WalletKind.MAIN,
 ) -> LedgerEntry:
     """An admin's credit (positive) or debit (negative), with a required reason.
 
@@ -256,7 +267,7 @@ def wallet_adjust(
         raise BillingError(_("The amount must not be zero."))
     if not memo.strip():
         raise BillingError(_("A reason is required."))
-    wallet = _locked_wallet_of(user=user)
+    wallet = _locked_wallet_of(user=user, kind=kind)
     return _write(
         wallet=wallet,
         kind=EntryKind.ADJUSTMENT,
@@ -264,6 +275,59 @@ def wallet_adjust(
         memo=memo.strip(),
         created_by=created_by,
     )
+
+
+@transaction.atomic
+def wallet_commission_credit(
+    *, referrer_id: int, order_id: int, amount: Decimal, memo: str = ""
+) -> LedgerEntry:
+    """Credit a referrer's commission on one order to their commission wallet (made on first use).
+
+    At most once per order: checked under the wallet's lock, and a unique constraint on the
+    ledger says so too. Called by `billing.referrals` when the order ends.
+    """
+    value = _positive(amount)
+    commission_wallets = Wallet.objects.filter(user_id=referrer_id, kind=WalletKind.COMMISSION)
+    wallet = commission_wallets.select_for_update().first()
+    if wallet is None:
+        Wallet.objects.get_or_create(user_id=referrer_id, kind=WalletKind.COMMISSION)
+        wallet = commission_wallets.select_for_update().get()
+    if LedgerEntry.objects.filter(order_id=order_id, kind=EntryKind.COMMISSION).exists():
+        raise AlreadyCharged(
+            _("Order %(order)s already earned its commission.") % {"order": order_id}
+        )
+    return _write(
+        wallet=wallet, kind=EntryKind.COMMISSION, amount=value, order_id=order_id, memo=memo
+    )
+
+
+@transaction.atomic
+def wallet_commission_move(
+    *, user: User, amount: Decimal, minimum: Decimal
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move commission to the customer's balance: one entry out of the commission wallet, one
+    into the main wallet, in one transaction. Refused (nothing changes) below `minimum` or
+    beyond the commission earned."""
+    value = _positive(amount)
+    if value < minimum:
+        raise BillingError(
+            _("The smallest amount you can move is %(minimum)s.") % {"minimum": format_vnd(minimum)}
+        )
+    # Lock order: the main wallet, then the commission wallet (see the module's docstring).
+    main = _locked_wallet_of(user=user)
+    commission = Wallet.objects.select_for_update().filter(
+        user=user, kind=WalletKind.COMMISSION
+    ).first()
+    available = commission.balance if commission is not None else ZERO
+    if commission is None or value > available:
+        raise InsufficientFunds(balance=available, needed=value)
+    out = _write(
+        wallet=commission, kind=EntryKind.COMMISSION_OUT, amount=-value, memo="Moved to balance"
+    )
+    into = _write(
+        wallet=main, kind=EntryKind.COMMISSION_IN, amount=value, memo="Referral commission"
+    )
+    return out, into
 
 
 def order_refunded_amount(*, order_id: int) -> Decimal:

@@ -24,4 +24,7 @@ urlpatterns = [
     path("topup/<str:reference>/demo-pay/", webhooks.demo_pay, name="topup_demo_pay"),
     path("webhooks/sepay/", webhooks.sepay, name="webhook_sepay"),
     path("webhooks/casso/", webhooks.casso, name="webhook_casso"),
+    path("r/<str:code>/", views.referral_visit, name="referral_visit"),
+    path("referrals/", views.referral_page, name="referrals"),
+    path("referrals/move/", views.commission_move_view, name="commission_move"),
 ]

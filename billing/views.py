@@ -21,6 +21,7 @@ from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -31,7 +32,8 @@ from panel import ratelimit
 from panel.http import AuthedRequest
 from panel.money import format_vnd, quantize_money
 
-from .forms import AccountForm, EntryFilterForm, SignupForm, TopUpForm
+from . import referrals
+from .forms import AccountForm, CommissionMoveForm, EntryFilterForm, SignupForm, TopUpForm
 from .models import ApiKey, Profile, TopUpRequest
 from .selectors import (
     deposit_qr_payload,
@@ -60,6 +62,9 @@ logger = logging.getLogger(__name__)
 # The raw API key waits here between the request that makes it and the page that shows it,
 # once: the account page pops it. It is never stored anywhere else (the database keeps a hash).
 NEW_API_KEY_SESSION_KEY = "billing_new_api_key"
+# The referral code of the link a visitor followed, until they sign up (or the session ends).
+REFERRAL_SESSION_KEY = "billing_referral_code"
+REFERRAL_VISITS_PER_MINUTE = 10  # counted visits per client address
 ENTRIES_PER_PAGE = 50
 TOPUPS_PER_PAGE = 20
 
@@ -86,6 +91,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         except BillingError as exc:  # the name was taken between validation and creation
             form.add_error("username", str(exc))
         else:
+            # Before login(), which starts a new session (the code is carried over anyway).
+            referrals.referral_attach(
+                referred=user, code=request.session.get(REFERRAL_SESSION_KEY)
+            )
             # Named: the first backend is django-axes' (it checks lockouts and logs nobody in).
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[NEW_API_KEY_SESSION_KEY] = raw_key
@@ -394,3 +403,69 @@ def _bank() -> dict[str, str]:
         "bank_account": settings.SHOP_BANK_ACCOUNT,
         "bank_account_name": settings.SHOP_BANK_ACCOUNT_NAME,
     }
+
+
+# --- referrals ------------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def referral_visit(request: HttpRequest, code: str) -> HttpResponse:
+    """`/r/<code>/`: a referral link. A visitor's first follow of a link counts as a visit, and
+    the code waits in the session for their sign-up. Signed-in customers are just sent home."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    code = code.strip().lower()
+    if request.method == "GET" and request.session.get(REFERRAL_SESSION_KEY) != code:
+        # A visitor who keeps dropping their cookies still counts a few times a minute at most.
+        address = ratelimit.client_address(request)
+        count = ratelimit.hit(f"referral-visit:{address}", limit=REFERRAL_VISITS_PER_MINUTE)
+        link = referrals.referral_link_visit(code=code, count=count)
+        if link is not None:
+            request.session[REFERRAL_SESSION_KEY] = link.code
+    return redirect("billing:signup")
+
+
+@login_required
+@require_GET
+def referral_page(request: AuthedRequest) -> HttpResponse:
+    stats = referrals.referral_stats(user=request.user)
+    form = CommissionMoveForm(initial={"amount": stats.available} if stats.can_move else None)
+    return _referral_page(request, stats=stats, form=form)
+
+
+def _referral_page(
+    request: AuthedRequest, *, stats: referrals.ReferralStats, form: CommissionMoveForm
+) -> HttpResponse:
+    link_url = request.build_absolute_uri(
+        reverse("billing:referral_visit", kwargs={"code": stats.link.code})
+    )
+    context = {
+        "stats": stats,
+        "link_url": link_url,
+        "form": form,
+        "entries": referrals.commission_entries(user=request.user),
+    }
+    return render(request, "billing/referrals.html", context)
+
+
+@login_required
+@require_POST
+def commission_move_view(request: AuthedRequest) -> HttpResponse:
+    form = CommissionMoveForm(request.POST)
+    if form.is_valid():
+        try:
+            transfer = referrals.commission_move(
+                user=request.user, amount=form.cleaned_data["amount"]
+            )
+        except BillingError as exc:
+            form.add_error("amount", str(exc))
+        else:
+            messages.success(
+                request,
+                _("%(amount)s of commission was moved to your balance.")
+                % {"amount": format_vnd(transfer.amount)},
+            )
+            return redirect("billing:referrals")
+    stats = referrals.referral_stats(user=request.user)
+    return _referral_page(request, stats=stats, form=form)

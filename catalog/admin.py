@@ -30,8 +30,17 @@ from panel.money import format_rate, format_vnd
 from panel.templatetags.panel_tags import when
 
 from .forms import SetMarkupForm
-from .models import CategoryMarkup, PriceChange, PricingSettings, Service, SyncRun, UpstreamStatus
-from .selectors import price_preview, upstream_balance_status
+from .models import (
+    CategoryMarkup,
+    CustomerPricing,
+    CustomerRate,
+    PriceChange,
+    PricingSettings,
+    Service,
+    SyncRun,
+    UpstreamStatus,
+)
+from .selectors import customer_price_rule, price_of, price_preview, upstream_balance_status
 from .services import (
     MIRRORED,
     catalog_reprice,
@@ -598,3 +607,57 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --------------------------------------------------------------------------- customer prices
+
+
+class CustomerRateInline(admin.TabularInline):
+    model = CustomerRate
+    fields = ("service", "rate", "list_rate", "charged", "updated_at")
+    readonly_fields = ("list_rate", "charged", "updated_at")
+    raw_id_fields = ("service",)
+    extra = 1
+
+    @admin.display(description=_("shop price per 1000"))
+    def list_rate(self, obj: CustomerRate) -> str:
+        return format_vnd(obj.service.sell_rate) if obj.pk else "–"
+
+    @admin.display(description=_("the customer pays per 1000"))
+    def charged(self, obj: CustomerRate) -> str:
+        """What the selector makes of the rate: lifted to cost + the minimum margin unless the
+        customer may be sold below it, never above the shop's price."""
+        if not obj.pk:
+            return "–"
+        price = price_of(service=obj.service, rule=customer_price_rule(user=obj.pricing.user))
+        return format_vnd(price.rate) + (" ⚠" if price.floored else "")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerRate]:
+        return super().get_queryset(request).select_related("service", "pricing__user")
+
+
+@admin.register(CustomerPricing)
+class CustomerPricingAdmin(admin.ModelAdmin):
+    """A customer's own prices. What they pay is computed by `catalog.pricing.customer_price`
+    (never below cost + the minimum margin unless `allow_below_floor`); saving the rule touches
+    `updated_at`, which gives the API's cached services answer of this customer a new key."""
+
+    list_display = ("user", "discount_percent", "fixed_rates", "allow_below_floor", "updated_at")
+    list_select_related = ("user",)
+    list_filter = ("allow_below_floor",)
+    search_fields = ("user__username", "user__email", "note")
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [CustomerRateInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerPricing]:
+        return super().get_queryset(request).annotate(rate_count=Count("rates"))
+
+    @admin.display(description=_("fixed rates"), ordering="rate_count")
+    def fixed_rates(self, obj: CustomerPricing) -> int:
+        return cast(int, getattr(obj, "rate_count", 0))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # A rate changed alone still moves the rule's version (the API keys its cache on it).
+        form.instance.save(update_fields=["updated_at"])

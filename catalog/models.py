@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -307,6 +307,8 @@ class CatalogVersion(models.Model):
 
     def __str__(self) -> str:
         return f"catalog version {self.number}"
+
+
 class FavouriteService(models.Model):
     """A service a customer starred: the new-order picker lists these first."""
 
@@ -325,3 +327,77 @@ class FavouriteService(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} * {self.service_id}"
+
+
+class CustomerPricing(models.Model):
+    """One customer's own prices: a discount on every service, fixed rates on chosen ones.
+
+    The price itself is computed by `catalog.pricing.customer_price` and read through
+    `catalog.selectors.with_customer_prices`, by every page, the API and `order_place` alike:
+    the price shown is the price charged. `updated_at` is part of the API's cache key for this
+    customer's `services` answer, so any change of the rule (or of its rates, which touch it)
+    makes a new answer.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="customer_pricing",
+        verbose_name=_("customer"),
+    )
+    discount_percent = models.DecimalField(
+        _("discount %"), max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("99.99"))],
+        help_text=_("Off the shop's price of every service (0: none)."),
+    )
+    allow_below_floor = models.BooleanField(
+        _("may be sold below cost + minimum margin"),
+        default=False,
+        help_text=_(
+            "Off (the default): a discount or fixed rate below cost plus the shop's minimum "
+            "margin is lifted to it."
+        ),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer price")
+        verbose_name_plural = _("customer prices")
+        ordering = ["user__username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0, discount_percent__lt=100),
+                name="customerpricing_discount_0_to_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: -{self.discount_percent}%"
+
+
+class CustomerRate(models.Model):
+    """A fixed rate per 1000 for one customer on one service (wins over their discount)."""
+
+    pricing = models.ForeignKey(CustomerPricing, on_delete=models.CASCADE, related_name="rates")
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="+", verbose_name=_("service")
+    )
+    rate = models.DecimalField(
+        _("fixed price per 1000"), validators=[MinValueValidator(Decimal("0.0001"))], **RATE
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fixed rate for the customer")
+        verbose_name_plural = _("fixed rates for the customer")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pricing", "service"], name="customerrate_one_per_service"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="customerrate_rate_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.rate}"

@@ -114,3 +114,68 @@ def price_for(
         raise ValueError("a markup cannot be negative")
     sell = max(_ceil_rate(with_markup(cost_rate, percent)), floor)
     return Price(sell_rate=quantize_rate(round_up_to_step(sell, rounding_step)), rule=rule)
+
+
+# --------------------------------------------------------------------------- one customer's price
+
+
+class CustomerRule(StrEnum):
+    """Which part of a customer's own price rule set their price."""
+
+    LIST = "list"  # no rule for this customer (or a discount of 0): the shop's price
+    DISCOUNT = "discount"
+    FIXED = "fixed"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPrice:
+    rate: Decimal  # what this customer sees and pays, per 1000
+    list_rate: Decimal  # the shop's price for everybody
+    rule: CustomerRule
+    floored: bool = False  # the rule asked for less than cost + minimum margin; lifted to it
+
+    @property
+    def discounted(self) -> bool:
+        return self.rate < self.list_rate
+
+
+def customer_price(
+    *,
+    list_rate: Decimal,
+    cost_rate: Decimal,
+    min_margin: Decimal,
+    discount_percent: Decimal = Decimal(0),
+    fixed_rate: Decimal | None = None,
+    allow_below_floor: bool = False,
+) -> CustomerPrice:
+    """A customer's own rate for one service, from the shop's list rate and their rule.
+
+    - a fixed rate the staff set for this customer and service wins over the discount;
+    - else the discount percentage off the list rate, rounded half up to the rate precision
+      (not to the rounding step: a discount is a promise of "x % off", not a new price list);
+    - never below the floor, cost x (1 + minimum margin), unless staff allowed it for this
+      customer (a loss leader is a decision, never an accident), and never below one unit of
+      the rate precision (a price of zero is not a price);
+    - never above the list rate: a customer's own price is a better price, never a worse one.
+    """
+    if min(list_rate, cost_rate, min_margin) < 0:
+        raise ValueError("rates and the minimum margin cannot be negative")
+    if not Decimal(0) <= discount_percent < HUNDRED:
+        raise ValueError("a discount is at least 0 % and below 100 %")
+    if fixed_rate is not None and fixed_rate <= 0:
+        raise ValueError("a fixed rate must be positive")
+    listed = quantize_rate(list_rate)
+    if fixed_rate is not None:
+        rule, wanted = CustomerRule.FIXED, quantize_rate(fixed_rate)
+    elif discount_percent > 0:
+        rule = CustomerRule.DISCOUNT
+        wanted = quantize_rate(listed * (HUNDRED - discount_percent) / HUNDRED)
+    else:
+        return CustomerPrice(rate=listed, list_rate=listed, rule=CustomerRule.LIST)
+    floored = False
+    if not allow_below_floor:
+        floor = _ceil_rate(with_markup(cost_rate, min_margin))
+        if wanted < floor:
+            wanted, floored = floor, True
+    rate = min(max(wanted, RATE_PLACES), listed)
+    return CustomerPrice(rate=rate, list_rate=listed, rule=rule, floored=floored)

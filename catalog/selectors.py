@@ -5,13 +5,16 @@ Other apps use these, never `Service.objects` with their own idea of "for sale".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import NamedTuple
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,6 +24,8 @@ from panel.money import format_vnd
 from .models import (
     CatalogVersion,
     CategoryMarkup,
+    CustomerPricing,
+    CustomerRate,
     PauseReason,
     PriceChange,
     PricingSettings,
@@ -29,7 +34,7 @@ from .models import (
     SyncRun,
     UpstreamStatus,
 )
-from .pricing import Price, price_for
+from .pricing import CustomerPrice, CustomerRule, Price, customer_price, price_for
 
 CATALOG_PAGE_SIZE = 100
 UPDATES_PAGE_SIZE = 50
@@ -74,11 +79,13 @@ def services_for_sale() -> QuerySet[Service]:
     )
 
 
-def customer_rate(*, service: Service, user: object = None) -> Decimal:
-    """The price per 1000 this customer pays for `service`: every page and preview that shows a
-    price asks here, so per-customer prices need to change this one function (and order_place).
-    `user` is unused until then."""
-    return service.sell_rate
+def customer_rate(*, service: Service, user: Customer = None, rule: object = None) -> Decimal:
+    """The price per 1000 this customer pays for `service`, as `order_place` charges it. Pass
+    `rule` (from `customer_price_rule`) when pricing many services, to load it once."""
+    if rule is None:
+        rule = customer_price_rule(user=user)
+    assert rule is None or isinstance(rule, PriceRule)
+    return price_of(service=service, rule=rule).rate
 
 
 def service_for_sale(*, service_id: int) -> Service | None:
@@ -122,6 +129,121 @@ def upstream_balance_status() -> BalanceStatus:
         is_low=balance is not None and balance < threshold,
         last_sync=last_sync,
     )
+
+
+# --------------------------------------------------------------------------- customer prices
+
+
+class PriceRule:
+    """One customer's price rule, loaded once per request (see `customer_price_rule`). Its fixed
+    rates are read on first use: the API's cached `services` answer needs only the version."""
+
+    def __init__(
+        self,
+        *,
+        pk: int,
+        discount_percent: Decimal,
+        allow_below_floor: bool,
+        min_margin: Decimal,
+        version: str,
+        rate_count: int,
+    ) -> None:
+        self.pk = pk
+        self.discount_percent = discount_percent
+        self.allow_below_floor = allow_below_floor
+        self.min_margin = min_margin
+        self.version = version  # changes whenever the rule, a rate or the minimum margin does
+        self.rate_count = rate_count
+
+    @cached_property
+    def fixed(self) -> dict[int, Decimal]:
+        """Service id -> this customer's fixed rate per 1000."""
+        if not self.rate_count:
+            return {}
+        rates = CustomerRate.objects.filter(pricing_id=self.pk).values_list("service_id", "rate")
+        return dict(rates)
+
+    @property
+    def cache_key(self) -> str:
+        return f"rule{self.pk}-{self.version}"
+
+
+Customer = AbstractBaseUser | AnonymousUser | None
+
+
+def customer_price_rule(*, user: Customer) -> PriceRule | None:
+    """The customer's own price rule, or None (visitors, and customers without one, pay the list
+    price). One query: the rule, the latest change and number of its rates, the minimum margin."""
+    if user is None or not user.is_authenticated:
+        return None
+    margin = PricingSettings.objects.filter(pk=1).values("min_margin_percent")[:1]
+    pricing = (
+        CustomerPricing.objects.filter(user_id=user.pk)
+        .annotate(
+            rates_changed=Max("rates__updated_at"),
+            rate_count=Count("rates"),
+            min_margin=Subquery(margin),
+        )
+        .first()
+    )
+    if pricing is None:
+        return None
+    min_margin = pricing.min_margin
+    if min_margin is None:  # the settings row was never saved: its default applies
+        min_margin = PricingSettings._meta.get_field("min_margin_percent").get_default()
+    # The rule's own time, its rates' latest time and their count (a deleted rate changes the
+    # count), and the margin: a change of anything the prices depend on is a new version.
+    stamp = max(pricing.updated_at, pricing.rates_changed or pricing.updated_at)
+    version = f"{int(stamp.timestamp() * 1_000_000)}-{pricing.rate_count}-{min_margin}"
+    return PriceRule(
+        pk=pricing.pk,
+        discount_percent=pricing.discount_percent,
+        allow_below_floor=pricing.allow_below_floor,
+        min_margin=Decimal(min_margin),
+        version=version,
+        rate_count=pricing.rate_count,
+    )
+
+
+def price_of(*, service: Service, rule: PriceRule | None) -> CustomerPrice:
+    """One service's price under a rule already loaded (no query)."""
+    list_rate = Decimal(service.sell_rate)
+    if rule is None:
+        return CustomerPrice(rate=list_rate, list_rate=list_rate, rule=CustomerRule.LIST)
+    return customer_price(
+        list_rate=list_rate,
+        cost_rate=Decimal(service.cost_rate),
+        min_margin=rule.min_margin,
+        discount_percent=rule.discount_percent,
+        fixed_rate=rule.fixed.get(service.pk),
+        allow_below_floor=rule.allow_below_floor,
+    )
+
+
+_LOAD = object()  # with_customer_prices: "load the rule" (None means "there is none")
+
+
+def with_customer_prices(
+    *, user: Customer, services: Iterable[Service], rule: PriceRule | None | object = _LOAD
+) -> list[Service]:
+    """The services, each with this customer's own price: `customer_price` (a CustomerPrice)
+    and `customer_rate` (its rate per 1000). Every page, the API and `order_place` read prices
+    through here, so the price shown is the price charged. `rule`, when the caller already
+    loaded it with `customer_price_rule` (None included), saves the queries."""
+    if rule is _LOAD:
+        rule = customer_price_rule(user=user)
+    assert rule is None or isinstance(rule, PriceRule)
+    priced = list(services)
+    for service in priced:
+        price = price_of(service=service, rule=rule)
+        service.customer_price = price  # type: ignore[attr-defined]
+        service.customer_rate = price.rate  # type: ignore[attr-defined]
+    return priced
+
+
+def customer_price_for(*, user: Customer, service: Service) -> CustomerPrice:
+    """What this customer pays per 1000 for this service (`order_place` charges this)."""
+    return price_of(service=service, rule=customer_price_rule(user=user))
 
 
 # --------------------------------------------------------------------------- customer pages
@@ -172,12 +294,15 @@ def _filtered(filters: CatalogFilters) -> QuerySet[Service]:
     return services
 
 
-def catalog_page(*, filters: CatalogFilters, page: int | str = 1) -> CatalogPage:
+def catalog_page(
+    *, filters: CatalogFilters, page: int | str = 1, user: Customer = None
+) -> CatalogPage:
     """One page of the customer catalog, grouped by category (callers regroup on `category`).
 
     Categories that hold a priority service come first, and priority services first within
     their category, as the upstream recommends, while each category stays in one block.
-    Three queries whatever the catalog's size: the count, the page, the platform list.
+    Three queries whatever the catalog's size: the count, the page, the platform list (and the
+    customer's own price rule: one more, three with a rule).
     """
     services = _filtered(filters).only(
         "id",
@@ -187,6 +312,7 @@ def catalog_page(*, filters: CatalogFilters, page: int | str = 1) -> CatalogPage
         "platform",
         "description",
         "sell_rate",
+        "cost_rate",  # for the customer's floor (see with_customer_prices); never shown
         "min_quantity",
         "max_quantity",
         "dripfeed",
@@ -206,6 +332,10 @@ def catalog_page(*, filters: CatalogFilters, page: int | str = 1) -> CatalogPage
     )
     paginator = Paginator(ordered, CATALOG_PAGE_SIZE)
     page_obj = paginator.get_page(page)
+    # A list of the page's services at this customer's prices (the template regroups it).
+    page_obj.object_list = with_customer_prices(  # type: ignore[assignment]
+        user=user, services=page_obj.object_list
+    )
     platforms = list(
         services_for_sale()
         .exclude(platform="")

@@ -21,7 +21,9 @@ from .selectors import catalog_page, updates_page
 @require_GET
 def catalog_list(request: HttpRequest) -> HttpResponse:
     form = CatalogFilterForm(request.GET)
-    catalog = catalog_page(filters=form.filters(), page=request.GET.get("page", 1))
+    catalog = catalog_page(
+        filters=form.filters(), page=request.GET.get("page", 1), user=request.user
+    )
     return render(
         request,
         "catalog/list.html",

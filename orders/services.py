@@ -28,8 +28,10 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.referrals import commission_on_order_end
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
 from catalog.models import Service, ServiceType
+from catalog.selectors import customer_price_for
 from panel.db import bulk_write
 from panel.money import ZERO, charge_for, format_vnd
 from panel.upstream.client import (
@@ -252,7 +254,9 @@ def order_place(
         runs=runs,
         interval=interval,
     )
-    rate = checked.service.sell_rate
+    # The customer's own price (their discount or fixed rate), read through the same selector
+    # as every page and the API's `services`: the price shown is the price charged.
+    rate = customer_price_for(user=user, service=checked.service).rate
     charge = charge_for(rate, checked.total_quantity)
     if charge <= 0:  # a service priced at zero is a catalog mistake, never a free order
         raise OrderRejected("service")
@@ -366,7 +370,9 @@ def _finish(
     actor: User | None = None,
     changes: dict[str, Any] | None = None,
 ) -> bool:
-    """An order's end: the state change, its refund and the notice, committed together."""
+    """An order's end: the state change, its refund, the referrer's commission (on what the
+    order finally cost, so a refund never needs reversing: see billing.referrals) and the
+    notice, committed together."""
     with transaction.atomic():
         if not order_transition(order=order, to=to, actor=actor, reason=reason, changes=changes):
             return False
@@ -377,6 +383,7 @@ def _finish(
                 memo=f"Order #{order.pk} {to}",
                 created_by=actor,
             )
+        commission_on_order_end(order_id=order.pk, customer_id=order.user_id)
         transaction.on_commit(partial(_enqueue_notify, order.pk), robust=True)
     return True
 

@@ -259,12 +259,13 @@ def rate_text(value: Decimal | int) -> str:
 
 
 def service_row(service: Service) -> dict[str, Any]:
-    """One service as the document lists it, under the panel's id at the customer's price."""
+    """One service as the document lists it, under the panel's id at the customer's price
+    (`customer_rate`, set by `catalog.with_customer_prices`)."""
     return {
         "service": service.pk,
         "name": service.name,
         "type": service.type,
-        "rate": rate_text(service.sell_rate),
+        "rate": rate_text(service.customer_rate),  # type: ignore[attr-defined]
         "min": service.min_quantity,
         "max": service.max_quantity,
         "dripfeed": service.dripfeed,
@@ -351,25 +352,35 @@ def action_balance(user: User, params: Params, request: HttpRequest) -> Any:
 
 
 def action_services(user: User, params: Params, request: HttpRequest) -> Any:
-    """The services for sale, encoded once per catalog version and shared by every customer."""
-    key = services_cache_key(user=user)
+    """The services for sale at this customer's prices, encoded once per catalog version and
+    price rule (see `services_cache_key`)."""
+    rule = catalog.customer_price_rule(user=user)
+    key = services_cache_key(rule=rule)
     body = cache.get(key)
     if body is None:
-        body = json.dumps([service_row(service) for service in catalog.services_for_sale()])
+        services = catalog.with_customer_prices(
+            user=user, services=catalog.services_for_sale(), rule=rule
+        )
+        body = json.dumps([service_row(service) for service in services])
         cache.set(key, body, timeout=SERVICES_CACHE_SECONDS)
     return _Encoded(body)
 
 
-def services_cache_key(*, user: User) -> str:
-    """Where the encoded `services` answer for `user` is cached.
+def services_cache_key(*, rule: catalog.PriceRule | None) -> str:
+    """Where the encoded `services` answer for a customer with this price rule is cached.
 
     Every part of the key is a truth read from the database, never from the cache itself, so a
     lost, stale or per-process cache can cost a rebuild but never serve a price that `add` would
     not charge. The catalog version is read before the services (see `catalog_version`). Prices
-    that differ per customer add their own database-backed component here (e.g. the version of
-    the customer's price list); today every customer sees the same prices, so `user` is unused.
+    that differ per customer add their own: customers without a price rule of their own share
+    one answer ("list"); a customer with one has an answer keyed by the rule's id and version
+    (read from the database with the rule), so nobody is ever served another customer's prices
+    and a changed rule is a new key at once.
     """
-    parts = [f"catalog={catalog.catalog_version()}"]
+    parts = [
+        f"catalog={catalog.catalog_version()}",
+        f"prices={rule.cache_key if rule is not None else 'list'}",
+    ]
     return "api-v2-services:" + ":".join(parts)
 
 
@@ -549,5 +560,6 @@ def docs(request: HttpRequest) -> HttpResponse:
             "batch_max": BATCH_MAX_IDS,
             "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
             "currency": settings.CURRENCY,
+            "price_rule": catalog.customer_price_rule(user=request.user),
         },
     )

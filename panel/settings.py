@@ -7,6 +7,7 @@ for every variable. A bad value fails loudly at start-up rather than at the firs
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -375,6 +376,20 @@ try:
     _trusted_networks = parse_networks(TRUSTED_PROXIES)
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}.") from None
+# Referrals (billing/referrals.py): the referrer's commission, a percentage of what a customer they
+# referred spends (on each ended order: charge less refund), and the smallest amount of
+# commission a customer may move to their balance at a time.
+try:
+    REFERRAL_COMMISSION_PERCENT = Decimal(env.str("REFERRAL_COMMISSION_PERCENT", default="5"))
+    REFERRAL_MIN_MOVE = Decimal(env.str("REFERRAL_MIN_MOVE", default="50000"))
+    _referral_ok = 0 <= REFERRAL_COMMISSION_PERCENT < 100 and 0 <= REFERRAL_MIN_MOVE
+except InvalidOperation:
+    _referral_ok = False
+if not _referral_ok:
+    raise ImproperlyConfigured(
+        "REFERRAL_COMMISSION_PERCENT must be a number from 0 to below 100, REFERRAL_MIN_MOVE a "
+        "number of đồng, 0 or more."
+    )
 
 # Login protection (panel/security.py). django-axes counts failed logins, on the customer login
 # and the admin login alike, per username AND client address: a guesser is stopped after

@@ -15,6 +15,11 @@ The checks:
   wallet; at most one refund, to the same wallet, never more than the charge;
 * the refund agrees with the order's state: none while open or completed, the whole charge when
   failed or canceled, `charge x remains / total` rounded half up when partial;
+* referral commission (issue 16): an order earns its customer's referrer one commission entry,
+  in the referrer's commission wallet, once it has ended, of (charge - refund) x the configured
+  percent, half up (none when that rounds to nothing, none for a customer nobody referred, none
+  while open); and every move of commission is a pair, out of a commission wallet and into its
+  owner's main wallet, of the same amount;
 * with the sandbox: each upstream order a panel order points to exists and is for that order's
   service and link, no two panel orders point to one upstream order, and for every request
   (service, link, quantity) the upstream holds no more orders than the panel has orders for it
@@ -141,8 +146,76 @@ def money_problems(*, sandbox: Sandbox | None = None) -> list[str]:
                 f"expected {want}"
             )
 
+    problems.extend(_commission_problems(orders, charges, refunds, wallet_user))
     if sandbox is not None:
         problems.extend(_upstream_problems(sandbox, orders))
+    return problems
+
+
+def _commission_problems(
+    orders: list[tuple[Any, ...]],
+    charges: dict[int, list[tuple[Decimal, int]]],
+    refunds: dict[int, list[tuple[Decimal, int]]],
+    wallet_user: dict[int, int],
+) -> list[str]:
+    from django.conf import settings
+
+    from billing.models import CommissionTransfer, LedgerEntry, Referral, Wallet
+
+    problems: list[str] = []
+    percent = Decimal(str(settings.REFERRAL_COMMISSION_PERCENT))
+    referrer_of = dict(Referral.objects.values_list("referred_id", "referrer_id"))
+    wallet_kind = dict(Wallet.objects.values_list("pk", "kind"))
+    commissions: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
+    for order_id, amount, wallet_id in LedgerEntry.objects.filter(kind="commission").values_list(
+        "order_id", "amount", "wallet_id"
+    ):
+        commissions[order_id].append((amount, wallet_id))
+    for pk, user_id, state, *_rest in orders:
+        paid = commissions.pop(pk, [])
+        want = Decimal("0.00")
+        if user_id in referrer_of and state not in OPEN_STATES:
+            refunded = sum((value for value, _wallet in refunds.get(pk, [])), Decimal("0.00"))
+            charged = sum((value for value, _wallet in charges.get(pk, [])), Decimal("0.00"))
+            want = half_up((charged - refunded) * percent / 100)
+        if want == 0:
+            if paid:
+                problems.append(f"order {pk} ({state}): commission {paid}, expected none")
+            continue
+        if len(paid) != 1 or paid[0][0] != want:
+            problems.append(f"order {pk} ({state}): commission {paid}, expected {want}")
+            continue
+        wallet_id = paid[0][1]
+        if (
+            wallet_user.get(wallet_id) != referrer_of[user_id]
+            or wallet_kind[wallet_id] != "commission"
+        ):
+            problems.append(f"order {pk}: commission in wallet {wallet_id}, not its referrer's")
+    for order_id in commissions:
+        problems.append(f"commission for order {order_id}, which does not exist")
+    outs = LedgerEntry.objects.filter(kind="commission_out")
+    ins = LedgerEntry.objects.filter(kind="commission_in")
+    if outs.count() != ins.count() or outs.count() != CommissionTransfer.objects.count():
+        problems.append("commission moves are not all pairs of one entry out and one in")
+    for transfer_id, user_id, amount, out_amount, out_wallet, in_amount, in_wallet in (
+        CommissionTransfer.objects.values_list(
+            "pk",
+            "user_id",
+            "amount",
+            "out_entry__amount",
+            "out_entry__wallet_id",
+            "in_entry__amount",
+            "in_entry__wallet_id",
+        )
+    ):
+        if not (
+            out_amount == -amount
+            and in_amount == amount
+            and wallet_user.get(out_wallet) == wallet_user.get(in_wallet) == user_id
+            and wallet_kind[out_wallet] == "commission"
+            and wallet_kind[in_wallet] == "main"
+        ):
+            problems.append(f"commission move {transfer_id} does not add up")
     return problems
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.translation import get_language
 
 from panel.money import format_vnd
 
@@ -64,3 +65,19 @@ def without_page(query: QueryDict) -> str:
     kept.pop("page", None)
     encoded = kept.urlencode()
     return f"{encoded}&" if encoded else ""
+
+
+@register.filter
+def percent(value: Decimal | int | str | None) -> str:
+    """{{ 12.50|percent }} -> "12.5", {{ 10.00|percent }} -> "10" (the number only, without
+    trailing zeros, in the active language's decimal separator); empty for a non-number."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return ""
+    if not number.is_finite():
+        return ""
+    text = f"{number:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",") if get_language() == "vi" else text

@@ -116,11 +116,12 @@ def test_services_take_constant_queries_and_none_once_cached(
         )
         for n in range(size)
     )
-    # the catalog version is read from the database (never the cache) on every call: one
-    # primary-key lookup buys a cached answer that is never older than the last committed price
-    with django_assert_max_num_queries(3):  # the key, the catalog version, the services
+    # the catalog version is read from the database (never the cache) on every call, and so is
+    # the customer's price rule: two primary-key lookups buy a cached answer that is never older
+    # than the last committed price, and never another customer's
+    with django_assert_max_num_queries(4):  # the key, the version, the price rule, the services
         assert len(_call(warm, customer, "services")) == size
-    with django_assert_num_queries(2):  # the key and the catalog version only
+    with django_assert_num_queries(3):  # the key, the catalog version, the price rule (none here)
         assert len(_call(warm, customer, "services")) == size
 
 

@@ -27,11 +27,24 @@ from billing.models import (
     ApiKey,
     BankNotification,
     BankTransfer,
+    Commission,
+    CommissionTransfer,
     LedgerEntry,
+    Referral,
+    ReferralLink,
     TopUpRequest,
     Wallet,
+    WalletKind,
 )
-from catalog.models import CategoryMarkup, PriceChange, PricingSettings, SyncRun
+from billing.referrals import commission_on_order_end, referral_attach, referral_link_for
+from billing.services import wallet_commission_move
+from catalog.models import (
+    CategoryMarkup,
+    CustomerPricing,
+    PriceChange,
+    PricingSettings,
+    SyncRun,
+)
 from content.models import Announcement, AnnouncementDismissal, ContactDetails, FaqEntry, Page
 from orders.models import CancelRequest, Order, RefillRequest
 from panel import api_v2
@@ -150,6 +163,32 @@ SHARED_ACTIONS: dict[str, SharedAction] = {
     "content:announcement_dismiss": SharedAction(lambda w: [_announcement(w).pk], [987654321]),
 }
 
+def _referred_commission(w: World) -> Commission:
+    """Customer A referred by B, and B's commission on A's order (written as its end would)."""
+    referral_attach(referred=w.a.user, code=referral_link_for(user=w.b.user).code)
+    commission = commission_on_order_end(order_id=w.order.pk, customer_id=w.a.user.pk)
+    assert commission is not None
+    return commission
+
+
+def _commission_transfer(w: World) -> CommissionTransfer:
+    commission = Commission.objects.first() or _referred_commission(w)
+    out, into = wallet_commission_move(
+        user=w.b.user, amount=commission.amount, minimum=commission.amount
+    )
+    return CommissionTransfer.objects.create(
+        user=w.b.user, amount=into.amount, out_entry=out, in_entry=into
+    )
+
+
+# The referral link: public, taking a code (see test_a_referral_link_counts_visitors_only).
+REFERRAL_LINK = {"billing:referral_visit"}
+
+# Customer pages without a parameter that show or move one's own money: a visitor goes to the
+# login, a customer sees (or moves) only their own
+# (see test_the_referral_pages_are_the_customers_own).
+OWN_PAGES = {"billing:referrals": "GET", "billing:commission_move": "POST"}
+
 # Every model in the admin, and how to get one object of it that concerns customer A (or, for
 # shop-wide rows, any one). Its change, delete and history pages, and the unnamed
 # `<id>/` redirect, are checked for each.
@@ -172,6 +211,14 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
     "billing.banktransfer": lambda w: _transfer(),
     "billing.banknotification": lambda w: BankNotification.objects.get_or_create(
         provider="sepay", outcome="unmatched", raw_body="{}", transfer=_transfer()
+    )[0],
+    "billing.referrallink": lambda w: referral_link_for(user=w.a.user),
+    "billing.referral": lambda w: Referral.objects.filter(referred=w.a.user).first()
+    or _referred_commission(w).referral,
+    "billing.commission": lambda w: Commission.objects.first() or _referred_commission(w),
+    "billing.commissiontransfer": _commission_transfer,
+    "catalog.customerpricing": lambda w: CustomerPricing.objects.get_or_create(
+        user=w.a.user, defaults={"discount_percent": 10}
     )[0],
     "orders.order": lambda w: w.order,
     "orders.refillrequest": lambda w: RefillRequest.objects.create(
@@ -295,6 +342,7 @@ def test_every_url_that_takes_a_parameter_is_in_the_matrix() -> None:
         | set(admin_model_keys())
         | SEPARATELY_TESTED
         | SHOP_WIDE_FOR_CUSTOMERS
+        | REFERRAL_LINK
     )
     found = set(parametrised_patterns())
     assert not found - covered, (
@@ -577,3 +625,39 @@ def test_a_star_needs_a_login_and_belongs_to_the_customer_who_set_it(world: Worl
     assert FavouriteService.objects.filter(user=world.a.user).count() == 1
     missing = reverse("catalog:favourite", args=[987654])
     assert logged_in(world.a.user).post(missing).status_code == 404
+
+
+# --- referrals ----------------------------------------------------------------------------------
+
+
+def test_a_referral_link_counts_visitors_only(world: World) -> None:
+    code = referral_link_for(user=world.a.user).code
+    url = reverse("billing:referral_visit", args=[code])
+    # customers (the owner included) and staff are sent home: nothing counted, nobody attributed
+    for client in (logged_in(world.a.user), logged_in(world.b.user), verified_client(world.staff)):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    assert ReferralLink.objects.get(code=code).visits == 0
+    # a visitor is counted and sent to the sign-up; a POST is refused
+    response = Client().get(url)
+    assert response.status_code == 302 and response["Location"] == reverse("billing:signup")
+    assert ReferralLink.objects.get(code=code).visits == 1
+    assert Client().post(url).status_code == 405
+
+
+def test_the_referral_pages_are_the_customers_own(world: World) -> None:
+    _referred_commission(world)  # B earned commission on A's order
+    earned = Wallet.objects.get(user=world.b.user, kind=WalletKind.COMMISSION).balance
+    for name, method in OWN_PAGES.items():
+        assert is_login_redirect(request(Client(), method, reverse(name)), reverse("login"))
+    # A sees their own (empty) numbers, never B's commission, and cannot move it
+    page = logged_in(world.a.user).get(reverse("billing:referrals")).content.decode()
+    assert referral_link_for(user=world.a.user).code in page
+    assert referral_link_for(user=world.b.user).code not in page
+    moved = logged_in(world.a.user).post(reverse("billing:commission_move"), {"amount": earned})
+    assert moved.status_code == 200  # refused on the page
+    assert Wallet.objects.get(user=world.b.user, kind=WalletKind.COMMISSION).balance == earned
+    assert not CommissionTransfer.objects.exists()
+    # B sees their sign-up, and the commission, as their own
+    page = logged_in(world.b.user).get(reverse("billing:referrals")).content.decode()
+    assert 'data-testid="referral-signups">1<' in page

@@ -19,8 +19,16 @@ The model predicts, by itself:
   are what its runs did not deliver (a run that never started delivered nothing, a Completed run
   all of its quantity, a Canceled one nothing, a Partial one its quantity less its remains);
 
-and so each customer's balance: deposits - charges + refunds. The check after each step compares
-every order's state (and a partial's remains) and every balance, then runs the money invariants.
+and so each customer's balance: deposits - charges + refunds (+ commission moved in). The check
+after each step compares every order's state (and a partial's remains) and every balance, then
+runs the money invariants.
+
+Prices per customer and referrals (issue 16) are in the walk too: one customer buys at a discount
+with a fixed rate on one service that lies below cost + the minimum margin (the model lifts it to
+the floor itself), and one customer was referred by another. The model predicts each order's
+charge at the customer's own price, the referrer's commission (10 % of charge - refund of every
+ended order of the referred customer, half up), and the moves of commission to the balance
+(refused below the minimum or beyond what was earned).
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ from typing import Any
 from django.conf import settings
 
 from billing.deposits import bonus_for, parse_bonus_tiers
-from billing.models import BankTransfer, Wallet
+from billing.models import BankTransfer, Wallet, WalletKind
+from billing.referrals import commission_move
 from billing.services import BillingError, topup_confirm, topup_request_create, wallet_deposit
 from billing.transfers import (
     IncomingTransfer,
@@ -112,6 +121,32 @@ def price(rate: Decimal, units: int) -> Decimal:
     return max((rate * units / 1000).quantize(CENT, rounding=ROUND_HALF_UP), CENT)
 
 
+# Issue 16: customer 3 buys 15 % off, with a fixed rate at cost on service 104 (below cost + the
+# 5 % minimum margin: the floor applies); customer 2 was referred by customer 0, who earns
+# COMMISSION_PERCENT of what customer 2's ended orders finally cost, and may move it from
+# MIN_MOVE up.
+DISCOUNTED, DISCOUNT, FIXED_SERVICE = 3, Decimal("15"), 104
+REFERRER, REFERRED = 0, 2
+COMMISSION_PERCENT, MIN_MOVE, MIN_MARGIN = Decimal("10"), Decimal("0.50"), Decimal("5")
+RATE = Decimal("0.0001")
+FINAL = frozenset({"completed", "partial", "canceled", "failed"})
+
+
+def customer_rate(customer: int, service: Service) -> Decimal:
+    """The model's own idea of a customer's price per 1000."""
+    list_rate = Decimal(service.sell_rate)
+    if customer != DISCOUNTED:
+        return list_rate
+    floor = (Decimal(service.cost_rate) * (100 + MIN_MARGIN) / 100).quantize(
+        RATE, rounding="ROUND_CEILING"
+    )
+    if service.upstream_id == FIXED_SERVICE:
+        wanted = Decimal(service.cost_rate)
+    else:
+        wanted = (list_rate * (100 - DISCOUNT) / 100).quantize(RATE, rounding=ROUND_HALF_UP)
+    return min(max(wanted, floor), list_rate)
+
+
 def backoff(attempts: int) -> timedelta:
     """The documented wait after `attempts` unreachable tries: 1, 2, 4 ... minutes, at most 30."""
     return min(timedelta(minutes=2 ** max(0, min(attempts - 1, 16))), timedelta(minutes=30))
@@ -147,18 +182,37 @@ class MOrder:
         )
 
 
+    def commission(self) -> Decimal:
+        """What the referrer earns on this order: nothing until it ends."""
+        if self.state not in FINAL:
+            return Decimal("0.00")
+        base = self.charge - self.refund()
+        return (base * COMMISSION_PERCENT / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 @dataclass
 class MCustomer:
     user: Any
     deposits: Decimal
     orders: list[MOrder] = field(default_factory=list)
+    moved: Decimal = Decimal("0.00")  # commission moved to the balance
+    referred: MCustomer | None = None  # the customer this one referred
 
     def balance(self) -> Decimal:
         return (
             self.deposits
             - sum((o.charge for o in self.orders), Decimal("0.00"))
             + sum((o.refund() for o in self.orders), Decimal("0.00"))
+            + self.moved
         )
+
+    def earned(self) -> Decimal:
+        if self.referred is None:
+            return Decimal("0.00")
+        return sum((o.commission() for o in self.referred.orders), Decimal("0.00"))
+
+    def commission_balance(self) -> Decimal:
+        return self.earned() - self.moved
 
 
 class Simulation:
@@ -182,6 +236,7 @@ class Simulation:
         self.customers = [
             MCustomer(user, amount) for user, amount in zip(customers, opening, strict=True)
         ]
+        self.customers[REFERRER].referred = self.customers[REFERRED]
         self.orders: dict[int, MOrder] = {}
         self.links = 0
         self.bank_serial = 0
@@ -201,6 +256,7 @@ class Simulation:
             "refill": (4, self.step_refill),
             "dead_worker": (3, self.step_dead_worker),
             "redeliver": (3, self.step_redeliver),
+            "move_commission": (4, self.step_move_commission),
         }
 
     # ------------------------------------------------------------------ driving
@@ -245,10 +301,16 @@ class Simulation:
                 )
             if order.state == "queued":
                 assert waiting == order.waiting, f"order {order.pk}: waiting {waiting}"
-        balances = dict(Wallet.objects.values_list("user_id", "balance"))
+        balances = {
+            (user, kind): balance
+            for user, kind, balance in Wallet.objects.values_list("user_id", "kind", "balance")
+        }
         for customer in self.customers:
-            got, want = balances[customer.user.pk], customer.balance()
+            got, want = balances[(customer.user.pk, WalletKind.MAIN)], customer.balance()
             assert got == want, f"{customer.user}: balance {got}, model {want}"
+            got = balances.get((customer.user.pk, WalletKind.COMMISSION), Decimal("0.00"))
+            want = customer.commission_balance()
+            assert got == want, f"{customer.user}: commission {got}, model {want}"
 
     # ------------------------------------------------------------------ money in
 
@@ -317,6 +379,30 @@ class Simulation:
             customer.deposits += amount + self.bonus(amount)
         self.note(f"{customer.user}: bank {kind} {signed}")
 
+    def step_move_commission(self) -> None:
+        """The referrer moves commission to their balance: a random amount, sometimes one the
+        panel must refuse (below the minimum, or more than earned), changing nothing."""
+        customer = self.customers[REFERRER]
+        available = customer.commission_balance()
+        roll = self.rng.random()
+        if roll < 0.2:
+            amount = MIN_MOVE - CENT
+        elif roll < 0.4 or available < MIN_MOVE:
+            amount = available + CENT
+        else:
+            cents = int((available - MIN_MOVE) / CENT)
+            amount = MIN_MOVE + CENT * self.rng.randint(0, cents)
+        allowed = MIN_MOVE <= amount <= available
+        self.note(f"{customer.user}: move {amount} of {available} commission")
+        try:
+            commission_move(user=customer.user, amount=amount)
+        except BillingError as exc:
+            assert not allowed, f"the panel refused a move the model allows: {exc}"
+            self.note(f"refused: {exc}")
+            return
+        assert allowed, "the panel moved commission the model says it must refuse"
+        customer.moved += amount
+
     # ------------------------------------------------------------------ orders
 
     def new_link(self) -> str:
@@ -367,7 +453,7 @@ class Simulation:
             else params.get("quantity", 0)
         )
         runs = params.get("runs") or 1
-        charge = price(service.sell_rate, quantity * runs)
+        charge = price(customer_rate(self.customers.index(customer), service), quantity * runs)
         self.note(f"{customer.user} {kind} on {service.upstream_id} x{quantity}x{runs} = {charge}")
 
         def place() -> Order:

@@ -21,11 +21,23 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from billing.referrals import referral_attach, referral_link_for
 from billing.selectors import ledger_problems
+from catalog.models import CustomerPricing, CustomerRate, PricingSettings
 from tests.factories import install_catalog
 from tests.faults.world import Clock, new_customer
 
-from .model import Simulation
+from .model import (
+    COMMISSION_PERCENT,
+    DISCOUNT,
+    DISCOUNTED,
+    FIXED_SERVICE,
+    MIN_MARGIN,
+    MIN_MOVE,
+    REFERRED,
+    REFERRER,
+    Simulation,
+)
 
 
 def _int(name: str, default: int) -> int:
@@ -60,10 +72,23 @@ def test_every_balance_agrees_with_the_model_after_every_step(
     opening = [Decimal(amount) for amount in ("0", "40.00", "5000.00", "200000.00")]
     customers = [new_customer(amount, prefix=f"s{seed}c") for amount in opening]
     staff = get_user_model().objects.create_user(username=f"s{seed}staff", is_staff=True)
+    services = install_catalog()
+    # Issue 16: a customer with their own prices, and a referred customer (see model.py).
+    settings.REFERRAL_COMMISSION_PERCENT = COMMISSION_PERCENT
+    settings.REFERRAL_MIN_MOVE = MIN_MOVE
+    PricingSettings.objects.update_or_create(pk=1, defaults={"min_margin_percent": MIN_MARGIN})
+    pricing = CustomerPricing.objects.create(user=customers[DISCOUNTED], discount_percent=DISCOUNT)
+    CustomerRate.objects.create(
+        pricing=pricing,
+        service=services[FIXED_SERVICE],
+        rate=services[FIXED_SERVICE].cost_rate,
+    )
+    referrer_code = referral_link_for(user=customers[REFERRER]).code
+    assert referral_attach(referred=customers[REFERRED], code=referrer_code) is not None
     simulation = Simulation(
         seed=seed,
         sandbox=sandbox,
-        services=install_catalog(),
+        services=services,
         customers=customers,
         opening=opening,
         staff=staff,

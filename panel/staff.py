@@ -35,6 +35,7 @@ from panel.money import ZERO, format_vnd
 
 DAYS = 30
 FLAGGED_SHOWN = 10
+ATTENTION_SHOWN = 10
 
 # A cost is "settled" once the upstream told it, or when the upstream never took the order
 # (failed: refunded in full, nothing paid upstream).
@@ -200,11 +201,16 @@ class Attention:
     topups_pending: int
     topups_pending_amount: Decimal
     topups_pending_url: str
+    # Orders the upstream's answers could not decide about for too long, with why (issue 11).
+    orders_attention: int = 0
+    orders_attention_url: str = ""
+    orders_attention_list: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return (
             self.orders_review
+            + self.orders_attention
             + self.waiting_for_funds
             + self.refills_review
             + self.cancels_review
@@ -213,10 +219,17 @@ class Attention:
 
 
 def staff_attention(*, counts: OrderCounts) -> Attention:
-    """Three small queries (refill and cancel reviews, pending top-ups) on top of the counts."""
+    """Four small queries (refills and cancels needing attention, pending top-ups, the oldest
+    orders needing attention with their reasons) on top of the counts."""
     orders = reverse("admin:orders_order_changelist")
-    refills = RefillRequest.objects.filter(state=RefillRequest.State.REVIEW).count()
-    cancels = CancelRequest.objects.filter(state=CancelRequest.State.REVIEW).count()
+    refills = RefillRequest.objects.filter(state=RefillRequest.State.ATTENTION).count()
+    cancels = CancelRequest.objects.filter(state=CancelRequest.State.ATTENTION).count()
+    shown = [
+        (pk, reason, reverse("admin:orders_order_change", args=[pk]))
+        for pk, reason in Order.objects.filter(state=OrderState.ATTENTION)
+        .order_by("updated_at", "pk")
+        .values_list("pk", "attention_reason")[:ATTENTION_SHOWN]
+    ]
     topups = TopUpRequest.objects.filter(state=TopUpRequest.State.PENDING).aggregate(
         n=Count("id"), amount=Sum("amount")
     )
@@ -228,9 +241,12 @@ def staff_attention(*, counts: OrderCounts) -> Attention:
         refills_review=refills,
         cancels_review=cancels,
         refills_review_url=reverse("admin:orders_refillrequest_changelist")
-        + f"?state__exact={RefillRequest.State.REVIEW}",
+        + f"?state__exact={RefillRequest.State.ATTENTION}",
         cancels_review_url=reverse("admin:orders_cancelrequest_changelist")
-        + f"?state__exact={CancelRequest.State.REVIEW}",
+        + f"?state__exact={CancelRequest.State.ATTENTION}",
+        orders_attention=counts.count(OrderState.ATTENTION),
+        orders_attention_url=f"{orders}?state__exact={OrderState.ATTENTION}",
+        orders_attention_list=shown,
         topups_pending=topups["n"] or 0,
         topups_pending_amount=topups["amount"] or ZERO,
         topups_pending_url=reverse("admin:billing_topuprequest_changelist")

@@ -126,10 +126,12 @@ def final_decision(
             return "Partial without a usable remains"
         left = rules.clamp_remains(remains, total) or 0
         return S.PARTIAL, _refund(order, left), left
-    # Canceled: without a count, nothing was delivered (the upstream refunds us in full); with
-    # remains below the quantity, part was delivered, and the same rule as Partial applies.
-    if remains is not None and (left := rules.clamp_remains(remains, total) or 0) < total:
-        return S.PARTIAL, _refund(order, left), left
+    # Canceled: without a usable count, nothing was delivered (the upstream refunds us in
+    # full); with remains strictly between 0 and the quantity, part was delivered, and the same
+    # rule as Partial applies. A count out of that range (negative, zero, more than ordered)
+    # says nothing believable about a cancel, and the customer keeps the full refund.
+    if remains is not None and 0 < remains < total:
+        return S.PARTIAL, _refund(order, remains), remains
     return S.CANCELED, order.charge, None if remains is None else total
 
 

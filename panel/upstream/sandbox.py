@@ -487,6 +487,15 @@ class Sandbox:
         with self._lock:
             self._lost_refills.add(refill)
 
+    def clear_messy(self) -> None:
+        """Back to clean answers: no changed fields, forgotten orders, omitted or lost ids."""
+        with self._lock:
+            self._answer_overrides.clear()
+            self._forgotten.clear()
+            self._forgotten_errors.clear()
+            self._omitted.clear()
+            self._lost_refills.clear()
+
     def set_currency(self, currency: str, *, in_services: bool = False) -> None:
         """Answer balance and status in ``currency``; with ``in_services``, every services
         entry carries it too (the protocol's services have no currency field)."""
@@ -1288,7 +1297,7 @@ class _Handler(BaseHTTPRequestHandler):
              fault {"action", "kind", "count", "after", "params": {...}} | faults/clear
              calls/clear | answer {"order", "fields": {...}} (messy status fields; null
              drops one) | forget {"order", "error"} | omit {"action", "ids"} |
-             refill/lose {"refill"} | currency {"currency", "in_services"}
+             refill/lose {"refill"} | currency {"currency", "in_services"} | messy/clear
         """
         sandbox = self.server.sandbox
         try:
@@ -1376,6 +1385,8 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.omit(str(payload["action"]), [int(i) for i in payload["ids"]])
         elif name == "refill/lose":
             sandbox.lose_refill(int(payload["refill"]))
+        elif name == "messy/clear":
+            sandbox.clear_messy()
         elif name == "currency":
             sandbox.set_currency(
                 str(payload["currency"]), in_services=bool(payload.get("in_services", False))

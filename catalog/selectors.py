@@ -21,13 +21,13 @@ from django.utils.translation import ngettext
 from panel.money import format_vnd
 
 from .models import (
-    UpstreamBalance,
     PauseReason,
     PriceChange,
     PricingSettings,
     Service,
     ServiceType,
     SyncRun,
+    UpstreamBalance,
     UpstreamStatus,
 )
 from .services import CATALOG_VERSION_KEY

@@ -15,17 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 from panel.upstream.client import OrderStatus, UpstreamError
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-
 @dataclass
-class Packed(Generic[T]):
+class Packed[T]:
     """Orders whose ids have all been asked, with the answers and the ids whose call failed."""
 
     items: list[T]
@@ -35,7 +31,7 @@ class Packed(Generic[T]):
     failed_calls: int = 0
 
 
-def packed_statuses(
+def packed_statuses[T](
     pages: Iterable[list[T]],
     *,
     ids_of: Callable[[T], list[int]],
@@ -78,6 +74,6 @@ def packed_statuses(
             return
 
 
-def _with_end(pages: Iterator[list[T]]) -> Iterator[list[T] | None]:
+def _with_end[T](pages: Iterator[list[T]]) -> Iterator[list[T] | None]:
     yield from pages
     yield None

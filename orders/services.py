@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
+from catalog.balance import currency_mismatch
 from catalog.models import Service, ServiceType
 from panel.db import bulk_write
 from panel.money import ZERO, charge_for
@@ -42,10 +43,8 @@ from panel.upstream.client import (
 )
 from panel.upstream.conf import get_client
 
-from catalog.balance import currency_mismatch
-
 from . import attention, rules
-from .poll_packing import packed_statuses
+from .cancel_outcome import cancel_if_asked, cancel_requests_close
 from .errors import (
     REASON_BY_SHOP,
     REASON_CANCELED_BEFORE_SENDING,
@@ -54,9 +53,9 @@ from .errors import (
     REASON_UNREACHABLE,
     OrderRejected,
 )
-from .cancel_outcome import cancel_if_asked, cancel_requests_close
 from .models import CancelRequest, Order, OrderEvent, OrderKind, OrderState, RefillRequest
 from .policy import OPEN_REFILL_STATES, cancel_refusal, refill_refusal
+from .poll_packing import packed_statuses
 from .states import FINAL_STATES, order_transition
 
 if TYPE_CHECKING:
@@ -1340,7 +1339,9 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
             transaction.on_commit(partial(_enqueue_refill_notify, refill_id), robust=True)
 
 
-def _request_unanswered(request: RefillRequest | CancelRequest, attention_state: str, why: str) -> bool:
+def _request_unanswered(
+    request: RefillRequest | CancelRequest, attention_state: str, why: str
+) -> bool:
     """A refill or cancel request the upstream did not answer usably: held from now, and after
     the attention bound moved (in memory; the caller writes) to `attention_state` with the
     reason. True when something changed that must be written."""

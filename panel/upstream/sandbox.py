@@ -1380,7 +1380,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif name == "answer":
             sandbox.set_answer(int(payload["order"]), **dict(payload.get("fields", {})))
         elif name == "forget":
-            sandbox.forget(int(payload["order"]), error=str(payload.get("error", "Order not found")))
+            error = str(payload.get("error", "Order not found"))
+            sandbox.forget(int(payload["order"]), error=error)
         elif name == "omit":
             sandbox.omit(str(payload["action"]), [int(i) for i in payload["ids"]])
         elif name == "refill/lose":

@@ -92,7 +92,9 @@ STATUS_FAULTS: dict[str, tuple[str, dict[str, Any]] | None] = {
 }
 STATUS_WEIGHTS = {"none": 30}  # the others: 2 each
 # Faults that make a status call fail as a whole: the poll changes nothing.
-UNREADABLE_STATUS = frozenset({"http_500_html", "truncated_json", "malformed_json", "drop_after_accept"})
+UNREADABLE_STATUS = frozenset(
+    {"http_500_html", "truncated_json", "malformed_json", "drop_after_accept"}
+)
 # ORDER_ATTENTION_AFTER_MINUTES as the simulation runs it (its default).
 ATTENTION_AFTER = timedelta(minutes=60)
 
@@ -744,11 +746,16 @@ class Simulation:
             (upstream_id,) = self.upstream_ids(order, upstream)
             record = upstream[upstream_id]
             final = record.status in ("Completed", "Partial", "Canceled")
+            messy = self.messy.get(upstream_id)
             undecided = (
-                self.messy.get(upstream_id) in ("forgotten", "incorrect", "omitted", "unknown_word")
+                messy in ("forgotten", "incorrect", "omitted", "unknown_word")
                 or unknown_words
-                or (final and record.status == "Partial" and self.messy.get(upstream_id) == "no_remains"
-                    and order.kind != "dripfeed")
+                or (
+                    final
+                    and record.status == "Partial"
+                    and messy == "no_remains"
+                    and order.kind != "dripfeed"
+                )
                 or (
                     final
                     and order.kind == "dripfeed"

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -163,8 +164,10 @@ class OrderAdmin(admin.ModelAdmin):
 
     def attention_view(self, request: AuthedRequest, order_id: int) -> HttpResponse:
         """End an order that needs attention, from its own admin page (issue 11)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         order = Order.objects.select_related("service", "user").filter(pk=order_id).first()
-        if order is None or not self.has_change_permission(request, order):
+        if order is None:
             raise Http404
         form = AttentionForm(request.POST if request.method == "POST" else None)
         if form.is_valid():

@@ -22,9 +22,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from . import rules
-from .models import Order, OrderKind, OrderState
+from .models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
 from .states import order_transition
 
 if TYPE_CHECKING:
@@ -48,6 +49,23 @@ def attention_after() -> timedelta:
 def request_overdue(since: datetime, *, now: datetime) -> bool:
     """A refill or cancel request unanswered since `since` is overdue for a person."""
     return now - since >= attention_after()
+
+
+def request_unanswered(
+    request: RefillRequest | CancelRequest, attention_state: str, why: str
+) -> bool:
+    """A refill or cancel request the upstream did not answer usably: held from now, and after
+    the attention bound moved (in memory; the caller writes) to `attention_state` with the
+    reason. True when something changed that must be written."""
+    now = timezone.now()
+    if request.held_since is None:
+        request.held_since, request.updated_at = now, now
+        return True
+    if request_overdue(request.held_since, now=now):
+        logger.error("%s needs attention: %s", request, why)
+        request.state, request.error, request.updated_at = attention_state, why[:500], now
+        return True
+    return False
 
 
 def order_undecided(

@@ -756,7 +756,7 @@ def _poll_batch(
     now = timezone.now()
     still_open: list[Order] = []
 
-    def undecided(order: Order, reason: str) -> None:
+    def undecided(order: Order, reason: str, *, changed: bool = False) -> None:
         outcome = attention.order_undecided(
             order=order,
             reason=reason,
@@ -765,7 +765,7 @@ def _poll_batch(
         )
         if outcome == "attention":
             result.attention += 1
-        elif outcome == "held":
+        elif outcome == "held" or changed:
             order.updated_at = now
             still_open.append(order)
 
@@ -794,20 +794,23 @@ def _poll_batch(
             )
             undecided(order, f"unknown upstream status {str(answer.status)[:100]!r}")
             continue
+        before = _polled_values(order)
         if answer.unreadable:
             # Recorded as unknown and logged; the word and the readable fields still decide.
             logger.warning("order %s: unreadable upstream fields: %s", order.pk, answer.unreadable)
+            if any(field.startswith("charge") for field in answer.unreadable):
+                order.cost = None  # what the upstream charges changes over time: now unknown
         if (problem := currency_mismatch(answer.currency)) is not None:
             logger.error("UPSTREAM CURRENCY: order %s: cost not recorded: %s", order.pk, problem)
             answer = dataclasses.replace(answer, charge=None)
+            order.cost = None
             order.extra = {**order.extra, "currency_error": problem}
-        before = _polled_values(order)
         _apply_counts(order, answer, word, answers)
         if word in rules.FINAL_STATUSES:
             decision = attention.final_decision(order=order, word=word, remains=answer.remains)
             if isinstance(decision, str):
                 logger.error("order %s: %s; held, not refunded from a guess", order.pk, decision)
-                undecided(order, decision)
+                undecided(order, decision, changed=_polled_values(order) != before)
                 continue
             if _finish_from_poll(order, word, decision):
                 result.finished += 1
@@ -1195,7 +1198,7 @@ def refills_forward(
             if answer is None:
                 # Not mentioned: ask again next cycle, and after the bound, a person looks.
                 request.state = R.REQUESTED
-                _request_unanswered(request, R.ATTENTION, "not answered by the upstream")
+                attention.request_unanswered(request, R.ATTENTION, "not answered by the upstream")
             elif answer.refill is not None:
                 request.state, request.upstream_refill_id, request.error = (
                     R.PENDING,
@@ -1253,7 +1256,7 @@ def cancels_forward(
             request.updated_at = timezone.now()
             if answer is None:
                 request.state = C.REQUESTED
-                _request_unanswered(request, C.ATTENTION, "not answered by the upstream")
+                attention.request_unanswered(request, C.ATTENTION, "not answered by the upstream")
             elif (
                 answer.cancel is not None
                 or _squash(answer.error) == "thecancellationrequestwassubmittedearlier"
@@ -1299,7 +1302,7 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
             if answer is None or answer.error:
                 why = f"upstream: {answer.error}" if answer else "missing from the answer"
                 logger.warning("refill %s: %s", request.pk, why)
-                if _request_unanswered(request, R.ATTENTION, why):
+                if attention.request_unanswered(request, R.ATTENTION, why):
                     changed.append(request)
                 continue
             word = rules.normalize_refill_status(answer.status)
@@ -1314,7 +1317,7 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
                     "refill %s: unknown status %r, left as it was", request.pk, answer.status
                 )
                 why = f"unknown refill status {str(answer.status)[:100]!r}"
-                if _request_unanswered(request, R.ATTENTION, why):
+                if attention.request_unanswered(request, R.ATTENTION, why):
                     changed.append(request)
                 continue
             if request.held_since is not None:
@@ -1337,23 +1340,6 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
             result.refills_finished += len(finished)
         for refill_id in finished:
             transaction.on_commit(partial(_enqueue_refill_notify, refill_id), robust=True)
-
-
-def _request_unanswered(
-    request: RefillRequest | CancelRequest, attention_state: str, why: str
-) -> bool:
-    """A refill or cancel request the upstream did not answer usably: held from now, and after
-    the attention bound moved (in memory; the caller writes) to `attention_state` with the
-    reason. True when something changed that must be written."""
-    now = timezone.now()
-    if request.held_since is None:
-        request.held_since, request.updated_at = now, now
-        return True
-    if attention.request_overdue(request.held_since, now=now):
-        logger.error("%s needs attention: %s", request, why)
-        request.state, request.error, request.updated_at = attention_state, why[:500], now
-        return True
-    return False
 
 
 def _enqueue_refill_notify(refill_id: int) -> None:

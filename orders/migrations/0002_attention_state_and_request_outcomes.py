@@ -3,6 +3,19 @@
 from django.db import migrations, models
 
 
+def close_cancels_of_ended_orders(apps, schema_editor):
+    """Cancels of orders that already ended get their real outcome (they used to stay
+    "submitted" for ever): done when the order ended canceled, partial or failed, else refused."""
+    CancelRequest = apps.get_model("orders", "CancelRequest")
+    open_states = ["requested", "sending", "submitted", "review"]
+    CancelRequest.objects.filter(
+        state__in=open_states, order__state__in=["canceled", "partial", "failed"]
+    ).update(state="done", error="")
+    CancelRequest.objects.filter(state__in=open_states, order__state="completed").update(
+        state="rejected", error="panel:order_finished"
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -58,4 +71,5 @@ class Migration(migrations.Migration):
             model_name='refillrequest',
             constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['requested', 'sending', 'pending', 'in_progress'])), fields=('order',), name='refill_one_open_per_order'),
         ),
+        migrations.RunPython(close_cancels_of_ended_orders, migrations.RunPython.noop),
     ]

@@ -47,7 +47,7 @@ class Service(models.Model):
     rule: `fixed_rate`). A service is never deleted: orders point to it.
     """
 
-    upstream_id = models.PositiveIntegerField(_("upstream id"), unique=True)
+    upstream_id = models.PositiveBigIntegerField(_("upstream id"), unique=True)
     name = models.CharField(_("name"), max_length=500)
     type = models.CharField(_("type"), max_length=50, default=ServiceType.DEFAULT)
     category = models.CharField(_("category"), max_length=255, db_index=True)
@@ -55,8 +55,8 @@ class Service(models.Model):
     description = models.TextField(_("description"), blank=True)
     cost_rate = models.DecimalField(_("cost per 1000"), **RATE)
     sell_rate = models.DecimalField(_("price per 1000"), **RATE)
-    min_quantity = models.PositiveIntegerField(_("min"))
-    max_quantity = models.PositiveIntegerField(_("max"))
+    min_quantity = models.PositiveBigIntegerField(_("min"))
+    max_quantity = models.PositiveBigIntegerField(_("max"))
     dripfeed = models.BooleanField(_("drip-feed"), default=False)
     refill = models.BooleanField(_("refill"), default=False)
     days_refill = models.PositiveIntegerField(_("refill days"), default=0)
@@ -401,3 +401,26 @@ class CustomerRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.rate}"
+
+
+class UpstreamBalance(models.Model):
+    """One reading of the upstream account's balance (or the reason it could not be read).
+
+    Read on its own beat schedule and after an "Insufficient balance", not only by the catalog
+    sync, so that the staff dashboard shows a fresh number with the time it was read.
+    """
+
+    checked_at = models.DateTimeField(_("checked"), auto_now_add=True, db_index=True)
+    balance = models.DecimalField(
+        _("upstream balance"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=10, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("upstream balance")
+        verbose_name_plural = _("upstream balances")
+        ordering = ["-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.balance} {self.currency} at {self.checked_at:%Y-%m-%d %H:%M}"

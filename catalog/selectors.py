@@ -32,6 +32,7 @@ from .models import (
     Service,
     ServiceType,
     SyncRun,
+    UpstreamBalance,
     UpstreamStatus,
 )
 from .pricing import CustomerPrice, CustomerRule, Price, customer_price, price_for
@@ -110,24 +111,41 @@ class BalanceStatus(NamedTuple):
     threshold: Decimal
     is_low: bool
     last_sync: SyncRun | None
+    as_of: datetime | None = None  # when the balance shown was read
+    error: str = ""  # the last check's failure, when it failed after the balance shown
 
 
 def upstream_balance_status() -> BalanceStatus:
-    """The upstream balance last read by a sync, against the warning threshold; the admin and the
+    """The upstream balance last read (by its own schedule, after an "Insufficient balance", or
+    by a sync), with the time it was read, against the warning threshold; the admin and the
     staff dashboard show it (below the threshold, orders start failing upstream)."""
     threshold = PricingSettings.load().upstream_balance_warning
     last_sync = SyncRun.objects.order_by("-started_at", "-id").first()
-    balance = (
-        SyncRun.objects.filter(upstream_balance__isnull=False)
-        .order_by("-started_at", "-id")
-        .values_list("upstream_balance", flat=True)
-        .first()
-    )
+    read = UpstreamBalance.objects.filter(balance__isnull=False).order_by("-checked_at", "-id")
+    latest = read.first()
+    balance, as_of = (latest.balance, latest.checked_at) if latest else (None, None)
+    if latest is None:
+        # Before the first check of its own: what the last sync read.
+        synced = (
+            SyncRun.objects.filter(upstream_balance__isnull=False)
+            .order_by("-started_at", "-id")
+            .values_list("upstream_balance", "started_at")
+            .first()
+        )
+        if synced is not None:
+            balance, as_of = synced
+    failed = (
+        UpstreamBalance.objects.filter(balance__isnull=True, checked_at__gt=as_of)
+        if as_of is not None
+        else UpstreamBalance.objects.filter(balance__isnull=True)
+    ).order_by("-checked_at", "-id").values_list("error", flat=True).first()
     return BalanceStatus(
         balance=balance,
         threshold=threshold,
         is_low=balance is not None and balance < threshold,
         last_sync=last_sync,
+        as_of=as_of,
+        error=failed or "",
     )
 
 

@@ -266,6 +266,12 @@ def _clean(text: str, limit: int | None = None) -> str:
     return text[:limit] if limit else text
 
 
+# Upstream ids, minimums and maximums beyond 32 bits are real (issue 11): they live in 64-bit
+# columns; these bound what a column can hold on PostgreSQL.
+BIG_MAX = 2**63 - 1
+SMALL_MAX = 2**31 - 1
+
+
 def _mirror_values(entry: UpstreamService) -> dict[str, Any]:
     category = _clean(entry.category, 255).strip()
     return {
@@ -276,12 +282,13 @@ def _mirror_values(entry: UpstreamService) -> dict[str, Any]:
         "description": _clean(entry.description),
         "cost_rate": quantize_rate(entry.rate),
         "min_quantity": entry.min,
-        "max_quantity": entry.max,
+        # Beyond 64 bits means "no limit" in practice; the column holds up to BIG_MAX.
+        "max_quantity": min(entry.max, BIG_MAX),
         "dripfeed": entry.dripfeed,
         "refill": entry.refill,
-        "days_refill": entry.days_refill,
+        "days_refill": min(entry.days_refill, SMALL_MAX),
         "cancel": entry.cancel,
-        "avg_time_min": entry.avg_time_min,
+        "avg_time_min": min(entry.avg_time_min, SMALL_MAX),
         "upstream_status": upstream_status_for(_clean(entry.status)),
         "priority": entry.priority,
     }
@@ -290,8 +297,10 @@ def _mirror_values(entry: UpstreamService) -> dict[str, Any]:
 def _unusable(entry: UpstreamService) -> str | None:
     """Why an entry cannot be mirrored as it is, or None. Such an entry counts as absent (an
     existing service is paused until the upstream fixes it): selling it could only go wrong."""
-    if entry.service <= 0:
-        return "a non-positive id"
+    if entry.service <= 0 or entry.service > BIG_MAX:
+        return "a non-positive id" if entry.service <= 0 else "an id beyond 64 bits"
+    if entry.min > BIG_MAX:
+        return f"a minimum beyond 64 bits ({entry.min})"
     if not entry.name.strip():
         return "no name"
     if entry.min < 0 or entry.max < entry.min:
@@ -432,11 +441,23 @@ class _FetchFailed(Exception):
 
 
 def _read_balance(client: Any, notes: list[str]) -> Decimal | None:
+    from .balance import currency_mismatch
+    from .models import UpstreamBalance
+
     try:
-        return quantize_money(client.balance().balance)
+        answer = client.balance()
     except UpstreamError as exc:
         notes.append(f"balance unavailable: {exc}")
+        UpstreamBalance.objects.create(error=f"balance unavailable: {exc}"[:500])
         return None
+    problem = currency_mismatch(answer.currency)
+    if problem is not None:
+        notes.append(f"balance refused: {problem}")
+        UpstreamBalance.objects.create(currency=answer.currency[:10], error=problem[:500])
+        return None
+    balance = quantize_money(answer.balance)
+    UpstreamBalance.objects.create(balance=balance, currency=(answer.currency or "")[:10])
+    return balance
 
 
 def _fetch() -> _Fetched:
@@ -450,6 +471,16 @@ def _fetch() -> _Fetched:
         # Unreachable: a second call would only wait for the same timeout.
         balance = None if isinstance(exc, UpstreamUnreachable) else _read_balance(client, notes)
         raise _FetchFailed(str(exc), balance=balance) from exc
+    from .balance import currency_mismatch
+
+    for entry in services:
+        # A price in another currency would be marked up as if it were đồng: refuse the answer.
+        if (problem := currency_mismatch(entry.currency)) is not None:
+            raise _FetchFailed(
+                f"UPSTREAM CURRENCY: services refused, nothing synced: service {entry.service}: "
+                f"{problem}",
+                balance=_read_balance(client, notes),
+            )
     return _Fetched(services=services, balance=_read_balance(client, notes), notes=notes)
 
 

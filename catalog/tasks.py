@@ -36,3 +36,11 @@ def catalog_sync_task() -> int | None:
 def catalog_sync_priority_task() -> int | None:
     """Prices of priority services, which the upstream says may change significantly."""
     return _run(SyncRun.Kind.PRIORITY)
+
+
+@shared_task(name="catalog.tasks.upstream_balance_refresh_task", ignore_result=True)
+def upstream_balance_refresh_task() -> int:
+    """The upstream balance, for the staff dashboard and its low-balance warning."""
+    from .balance import upstream_balance_refresh
+
+    return upstream_balance_refresh().pk

@@ -12,10 +12,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
@@ -25,6 +28,7 @@ from panel.http import AuthedRequest
 from panel.money import format_vnd
 from panel.templatetags.panel_tags import when
 
+from .attention import AttentionError, order_attention_end, order_attention_repoll
 from .models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
 from .services import (
     OrderActionError,
@@ -56,6 +60,29 @@ class AttachUpstreamIdForm(forms.Form):
         label=_("Upstream order id"),
         min_value=1,
         help_text=_("The id the upstream shows for this order in its own order list."),
+    )
+
+
+class AttentionForm(forms.Form):
+    """How staff end an order that needs attention, or send it back to polling."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("completed", _("Completed: everything was delivered (no refund)")),
+            ("partial", _("Partial: refund the remains entered below")),
+            ("canceled", _("Canceled: nothing was delivered (full refund)")),
+            ("repoll", _("Send back to polling")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    remains = forms.IntegerField(
+        label=_("Remains"), min_value=1, required=False,
+        help_text=_("For a partial order: how many were not delivered, as the upstream shows."),
+    )
+    reason = forms.CharField(
+        label=_("Why"), max_length=400,
+        help_text=_("What you checked at the upstream; it goes into the order's history."),
     )
 
 
@@ -109,6 +136,8 @@ class OrderAdmin(admin.ModelAdmin):
         "start_count",
         "remains",
         "error",
+        "attention_reason",
+        "held_since",
         "extra",
         "send_attempts",
         "next_attempt_at",
@@ -119,6 +148,58 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
         "finished_at",
     )
+
+    change_form_template = "orders/admin/order_change_form.html"
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:order_id>/attention/",
+                self.admin_site.admin_view(self.attention_view),
+                name="orders_order_attention",
+            ),
+            *super().get_urls(),
+        ]
+
+    def attention_view(self, request: AuthedRequest, order_id: int) -> HttpResponse:
+        """End an order that needs attention, from its own admin page (issue 11)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        order = Order.objects.select_related("service", "user").filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        form = AttentionForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            decision = form.cleaned_data["decision"]
+            try:
+                if decision == "repoll":
+                    order_attention_repoll(
+                        order_id=order.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                else:
+                    order_attention_end(
+                        order_id=order.pk,
+                        outcome=decision,
+                        actor=request.user,
+                        reason=form.cleaned_data["reason"],
+                        remains=form.cleaned_data["remains"],
+                    )
+            except AttentionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, _("Order #%(id)s: done.") % {"id": order.pk})
+                return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+        return TemplateResponse(
+            request,
+            "orders/admin/attention.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Decide about an order that needs attention"),
+                "order": order,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         refund = LedgerEntry.objects.filter(order=OuterRef("pk"), kind=EntryKind.REFUND).values(
@@ -148,6 +229,17 @@ class OrderAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         waiting = Order.objects.filter(state=OrderState.QUEUED, waiting_for_funds=True).count()
         review = Order.objects.filter(state=OrderState.REVIEW).count()
+        needing = Order.objects.filter(state=OrderState.ATTENTION).count()
+        if needing:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(n)s order needs attention: open it to end it or send it back to polling.",
+                    "%(n)s orders need attention: open each to end it or send it back to polling.",
+                    needing,
+                )
+                % {"n": needing},
+            )
         if waiting:
             messages.error(
                 request,
@@ -191,7 +283,7 @@ class OrderAdmin(admin.ModelAdmin):
                 order.get_state_display(),
                 Order._meta.get_field("waiting_for_funds").verbose_name,
             )
-        if order.state == OrderState.REVIEW:
+        if order.state in (OrderState.REVIEW, OrderState.ATTENTION):
             return format_html("<strong>⚠ {}</strong>", order.get_state_display())
         return order.get_state_display()
 

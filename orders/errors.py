@@ -75,7 +75,7 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
         _("This service does not support drip-feed."),
         "runs",
     ),
-    "runs": ("Runs must be at least 2", _("Drip-feed needs at least 2 runs."), "runs"),
+    "runs": ("Runs must be at least 1", _("Drip-feed needs at least 2 runs."), "runs"),
     "interval": (
         "Interval must be at least 1 minute",
         _("The interval must be at least 1 minute."),

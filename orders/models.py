@@ -29,6 +29,9 @@ class OrderState(models.TextChoices):
     SENDING = "sending", _("Sending")         # claimed by a worker; the add call may be under way
     REVIEW = "review", _("Held for review")   # the add may or may not have reached the upstream
     PLACED = "placed", pgettext_lazy("order state", "Placed")  # the upstream accepted it; tracked
+    # The poll cannot decide (unknown to the upstream, missing from answers, an unknown word, no
+    # usable count) for longer than ORDER_ATTENTION_AFTER: a person ends it or sends it back.
+    ATTENTION = "attention", _("Needs attention")
     COMPLETED = "completed", _("Completed")
     PARTIAL = "partial", _("Partial")
     CANCELED = "canceled", _("Canceled")
@@ -42,7 +45,7 @@ class Order(models.Model):
     service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
     kind = models.CharField(_("kind"), max_length=20, choices=OrderKind, default=OrderKind.DEFAULT)
     link = models.URLField(_("link"), max_length=500)
-    quantity = models.PositiveIntegerField(_("quantity"))  # per run for drip-feed
+    quantity = models.PositiveBigIntegerField(_("quantity"))  # per run for drip-feed
     comments = models.TextField(_("comments"), blank=True)
     username = models.CharField(_("username"), max_length=100, blank=True)
     runs = models.PositiveIntegerField(_("runs"), null=True, blank=True)
@@ -65,6 +68,10 @@ class Order(models.Model):
     error = models.CharField(_("reason"), max_length=500, blank=True)
     # VIP counters, drip-feed runs and their child orders, the last per-order poll error.
     extra = models.JSONField(_("upstream details"), default=dict, blank=True)
+    # Since when the poll has been unable to decide about this order, and why (see
+    # orders/attention.py); NULL while its answers are clear.
+    held_since = models.DateTimeField(_("undecided since"), null=True, blank=True)
+    attention_reason = models.CharField(_("why it needs attention"), max_length=500, blank=True)
 
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -133,12 +140,15 @@ class RefillRequest(models.Model):
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
         REJECTED = "rejected", _("Rejected")
-        REVIEW = "review", _("Held for review")
+        # Not answered, or "Refill not found", for longer than ORDER_ATTENTION_AFTER.
+        ATTENTION = "attention", _("Needs attention")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
     state = models.CharField(max_length=20, choices=State, default=State.REQUESTED)
     upstream_refill_id = models.PositiveBigIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # Since when the upstream has not answered it usably (see orders/attention.py).
+    held_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,7 +158,7 @@ class RefillRequest(models.Model):
             # One open refill at a time per order, as the upstream itself insists.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(state__in=["requested", "sending", "pending", "in_progress", "review"]),
+                condition=Q(state__in=["requested", "sending", "pending", "in_progress"]),
                 name="refill_one_open_per_order",
             ),
         ]
@@ -161,13 +171,16 @@ class CancelRequest(models.Model):
     class State(models.TextChoices):
         REQUESTED = "requested", _("Requested")
         SENDING = "sending", _("Sending")
-        SUBMITTED = "submitted", _("Submitted")
+        SUBMITTED = "submitted", _("Submitted")  # the upstream took it; the order's end decides
+        DONE = "done", _("Done")  # the order ended canceled (or partial) after it
         REJECTED = "rejected", _("Rejected")
-        REVIEW = "review", _("Held for review")
+        # Not answered for longer than ORDER_ATTENTION_AFTER.
+        ATTENTION = "attention", _("Needs attention")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cancels")
     state = models.CharField(max_length=20, choices=State, default=State.REQUESTED)
     error = models.CharField(max_length=500, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

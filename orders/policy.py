@@ -14,7 +14,7 @@ from .models import Order, OrderKind, OrderState, RefillRequest
 S = OrderState
 R = RefillRequest.State
 
-OPEN_REFILL_STATES = frozenset({R.REQUESTED, R.SENDING, R.PENDING, R.IN_PROGRESS, R.REVIEW})
+OPEN_REFILL_STATES = frozenset({R.REQUESTED, R.SENDING, R.PENDING, R.IN_PROGRESS})
 
 
 def public_status(order: Order) -> str:
@@ -24,7 +24,7 @@ def public_status(order: Order) -> str:
     state = order.state
     if state in (S.QUEUED, S.SENDING, S.REVIEW):
         return rules.PENDING
-    if state == S.PLACED:
+    if state in (S.PLACED, S.ATTENTION):  # staff decide an attention order; it is still open
         word = rules.normalize_status(order.upstream_status)
         # A final word on a placed order means the poll has not applied it yet: still open.
         if word in (rules.PENDING, rules.IN_PROGRESS, rules.PROCESSING):

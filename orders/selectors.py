@@ -69,12 +69,14 @@ def order_statuses(*, user: User, order_ids: Iterable[object]) -> dict[int, Orde
     return {order.pk: order for order in orders_for_user(user=user).filter(pk__in=ids)}
 
 
+# Placed and needing attention read alike for a customer (see policy.public_status).
+_TRACKED = (S.PLACED, S.ATTENTION)
 _STATUS_FILTERS: dict[str, Q] = {
     rules.PENDING: Q(state__in=_PENDING_STATES)
-    | Q(state=S.PLACED, upstream_status__in=["", rules.PENDING]),
-    rules.IN_PROGRESS: Q(state=S.PLACED)
+    | Q(state__in=_TRACKED, upstream_status__in=["", rules.PENDING]),
+    rules.IN_PROGRESS: Q(state__in=_TRACKED)
     & ~Q(upstream_status__in=["", rules.PENDING, rules.PROCESSING]),
-    rules.PROCESSING: Q(state=S.PLACED, upstream_status=rules.PROCESSING),
+    rules.PROCESSING: Q(state__in=_TRACKED, upstream_status=rules.PROCESSING),
     rules.COMPLETED: Q(state=S.COMPLETED),
     rules.PARTIAL: Q(state=S.PARTIAL),
     rules.CANCELED: Q(state__in=[S.CANCELED, S.FAILED]),

@@ -13,6 +13,7 @@ The rules that keep the shop's money safe, and where they are kept:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from billing.referrals import commission_on_order_end
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
+from catalog.balance import currency_mismatch
 from catalog.models import Service, ServiceType
 from catalog.selectors import customer_price_for
 from panel.db import bulk_write
@@ -43,7 +45,8 @@ from panel.upstream.client import (
 )
 from panel.upstream.conf import get_client
 
-from . import guards, rules
+from . import attention, guards, rules
+from .cancel_outcome import cancel_if_asked, cancel_requests_close
 from .errors import (
     REASON_BY_SHOP,
     REASON_CANCELED_BEFORE_SENDING,
@@ -54,6 +57,7 @@ from .errors import (
 )
 from .models import CancelRequest, Order, OrderEvent, OrderKind, OrderState, RefillRequest
 from .policy import OPEN_REFILL_STATES, cancel_refusal, refill_refusal
+from .poll_packing import packed_statuses
 from .states import FINAL_STATES, order_transition
 
 if TYPE_CHECKING:
@@ -136,6 +140,10 @@ def _check_order(
     interval: object,
 ) -> _Checked:
     """Validate everything against the catalog, in the upstream's order of checks."""
+    # The upstream's rule: runs >= 2 activates drip feed; runs=1 is an ordinary order (reseller
+    # scripts that always send `runs` rely on it). Fewer than 1 is refused, as upstream.
+    if _is_given(runs) and rules.as_int(runs) == 1:
+        runs = interval = None
     sid = rules.as_int(service_id)
     service = Service.objects.filter(pk=sid).first() if sid is not None and sid > 0 else None
     if service is None or not service.is_available or service.type not in _KIND_BY_TYPE:
@@ -383,6 +391,7 @@ def _finish(
                 memo=f"Order #{order.pk} {to}",
                 created_by=actor,
             )
+        cancel_requests_close(order_id=order.pk, to=to)
         commission_on_order_end(order_id=order.pk, customer_id=order.user_id)
         transaction.on_commit(partial(_enqueue_notify, order.pk), robust=True)
     return True
@@ -430,6 +439,8 @@ def order_forward(*, order_id: int) -> str:
     order = Order.objects.select_related("service").filter(pk=order_id).first()
     if order is None or order.state != S.QUEUED:
         return "skipped"
+    if cancel_if_asked(order):
+        return "canceled"  # the customer's cancel wins: the order never reached the upstream
     if order.waiting_for_funds:
         return "waiting_for_funds"
     now = timezone.now()
@@ -556,7 +567,10 @@ def _forward_rejected(order: Order, message: str) -> str:
             # Not a failed attempt to reach the upstream: the give-up count starts afresh.
             changes={"waiting_for_funds": True, "send_attempts": 0},
         )
+        if cancel_if_asked(order):
+            return "canceled"
         _alert_staff_out_of_funds(message)
+        transaction.on_commit(_enqueue_balance_refresh, robust=True)
         return "waiting_for_funds"
     _finish(
         order=order,
@@ -566,6 +580,17 @@ def _forward_rejected(order: Order, message: str) -> str:
         changes={"error": message[:500]},
     )
     return "failed"
+
+
+def _enqueue_balance_refresh() -> None:
+    """After an "Insufficient balance", read the upstream balance at once: the dashboard and the
+    low-balance warning must not wait for the next scheduled check."""
+    from catalog.tasks import upstream_balance_refresh_task
+
+    try:
+        upstream_balance_refresh_task.delay()
+    except Exception:
+        logger.warning("could not enqueue an upstream balance check", exc_info=True)
 
 
 def _forward_unreachable(order: Order, detail: str) -> str:
@@ -579,12 +604,13 @@ def _forward_unreachable(order: Order, detail: str) -> str:
         )
         return "failed"
     retry_at = timezone.now() + rules.forward_backoff(order.send_attempts)
-    order_transition(
+    if order_transition(
         order=order,
         to=S.QUEUED,
         reason=f"not reached, retry at {retry_at:%H:%M:%S}: {detail}",
         changes={"next_attempt_at": retry_at},
-    )
+    ) and cancel_if_asked(order):
+        return "canceled"
     return "retry"
 
 
@@ -691,69 +717,102 @@ class PollResult:
     finished: int = 0
     item_errors: int = 0
     unknown: int = 0
+    attention: int = 0  # orders moved to "needs attention" this cycle
 
 
 # What a poll writes onto an order that is still open (and `updated_at`, when one changed).
-_POLLED = ("upstream_status", "start_count", "remains", "cost", "extra")
+_POLLED = (
+    "upstream_status", "start_count", "remains", "cost", "extra", "held_since", "attention_reason"
+)
 _VIP_FIELDS = ("daily_post_limit", "daily_progress", "days_left", "total_posts", "completed_posts")
 
 
 def orders_poll(*, batch_size: int = 200) -> PollResult:
-    """Follow every placed order, `batch_size` per batch: one `statuses` call per 200 ids.
+    """Follow every placed order, `batch_size` per page, the ids packed into `status` calls of
+    exactly 200 (drip-feed runs included: see orders/poll_packing.py).
 
-    Per batch: one SELECT, the status call(s), one bulk UPDATE of the open orders whose upstream
+    Per page: one SELECT, the status call(s), one bulk UPDATE of the open orders whose upstream
     values changed (none when nothing changed: an unchanged order is not written at all), and
     for each order that ended, its own small transaction through `order_transition` (an UPDATE,
     an event, and the refund: a bounded handful of queries per finished order, each finished
-    order once). A batch whose call fails changes nothing and is retried next cycle.
+    order once). An order whose call fails changes nothing and is asked again next cycle. An
+    order the answers cannot decide about is held, and after the attention bound goes to a
+    person (orders/attention.py).
     """
     result = PollResult()
     client = _client()
-    last_pk = 0
-    while True:
-        batch = list(
-            Order.objects.filter(
-                state=S.PLACED, upstream_id__isnull=False, pk__gt=last_pk
-            ).order_by("pk")[:batch_size]
-        )
-        if not batch:
-            return result
-        last_pk = batch[-1].pk
-        result.batches += 1
-        result.orders += len(batch)
-        _poll_batch(client, batch, result)
+
+    def pages() -> Iterator[list[Order]]:
+        last_pk = 0
+        while True:
+            page = list(
+                Order.objects.filter(
+                    state=S.PLACED, upstream_id__isnull=False, pk__gt=last_pk
+                ).order_by("pk")[:batch_size]
+            )
+            if not page:
+                return
+            last_pk = page[-1].pk
+            result.batches += 1
+            result.orders += len(page)
+            yield page
+
+    for packed in packed_statuses(
+        pages(), ids_of=_status_ids, call=client.statuses, size=client.STATUS_BATCH
+    ):
+        result.failed_batches += packed.failed_calls
+        _poll_batch(client, packed.items, packed.answers, packed.failed, result)
+    return result
 
 
-def _poll_batch(client: UpstreamClient, batch: list[Order], result: PollResult) -> None:
-    ids = [order.upstream_id for order in batch if order.upstream_id]
+def _status_ids(order: Order) -> list[int]:
     # Drip-feed parents answer without counts; their child orders tell what was delivered.
-    for order in batch:
-        if order.kind == OrderKind.DRIPFEED:
-            ids.extend(int(child) for child in order.extra.get("orders", []))
-    try:
-        answers = client.statuses(orders=ids)
-    except UpstreamError as exc:
-        logger.warning("status batch of %s orders failed, retried next cycle: %s", len(batch), exc)
-        result.failed_batches += 1
-        return
+    ids = [order.upstream_id] if order.upstream_id else []
+    if order.kind == OrderKind.DRIPFEED:
+        ids.extend(int(child) for child in order.extra.get("orders", []))
+    return ids
+
+
+def _poll_batch(
+    client: UpstreamClient,
+    batch: list[Order],
+    answers: dict[int, OrderStatus],
+    failed: set[int],
+    result: PollResult,
+) -> None:
+    batch = [order for order in batch if not failed.intersection(_status_ids(order))]
     answers, unsure = _with_new_children(client, batch, answers)
 
     now = timezone.now()
     still_open: list[Order] = []
+
+    def undecided(order: Order, reason: str, *, changed: bool = False) -> None:
+        outcome = attention.order_undecided(
+            order=order,
+            reason=reason,
+            now=now,
+            changes={name: getattr(order, name) for name in _POLLED},
+        )
+        if outcome == "attention":
+            result.attention += 1
+        elif outcome == "held" or changed:
+            order.updated_at = now
+            still_open.append(order)
+
     for order in batch:
         answer = answers.get(order.upstream_id or 0)
         if answer is None:
             logger.warning(
                 "order %s: upstream %s missing from the status answer", order.pk, order.upstream_id
             )
+            undecided(order, "missing from the upstream's status answers")
             continue
         if answer.error:
             result.item_errors += 1
             logger.warning("order %s: upstream %s: %s", order.pk, order.upstream_id, answer.error)
             if order.extra.get("poll_error") != answer.error:
                 order.extra = {**order.extra, "poll_error": answer.error}
-                order.updated_at = now
-                still_open.append(order)
+            undecided(order, f"upstream: {answer.error}")
             continue
         word = rules.normalize_status(answer.status)
         if order.pk in unsure:
@@ -763,14 +822,32 @@ def _poll_batch(client: UpstreamClient, batch: list[Order], result: PollResult) 
             logger.warning(
                 "order %s: unknown upstream status %r, left as it was", order.pk, answer.status
             )
+            undecided(order, f"unknown upstream status {str(answer.status)[:100]!r}")
             continue
         before = _polled_values(order)
+        if answer.unreadable:
+            # Recorded as unknown and logged; the word and the readable fields still decide.
+            logger.warning("order %s: unreadable upstream fields: %s", order.pk, answer.unreadable)
+            if any(field.startswith("charge") for field in answer.unreadable):
+                order.cost = None  # what the upstream charges changes over time: now unknown
+        if (problem := currency_mismatch(answer.currency)) is not None:
+            logger.error("UPSTREAM CURRENCY: order %s: cost not recorded: %s", order.pk, problem)
+            answer = dataclasses.replace(answer, charge=None)
+            order.cost = None
+            order.extra = {**order.extra, "currency_error": problem}
         _apply_counts(order, answer, word, answers)
         if word in rules.FINAL_STATUSES:
-            if _finish_from_poll(order, word):
+            decision = attention.final_decision(order=order, word=word, remains=answer.remains)
+            if isinstance(decision, str):
+                logger.error("order %s: %s; held, not refunded from a guess", order.pk, decision)
+                undecided(order, decision, changed=_polled_values(order) != before)
+                continue
+            if _finish_from_poll(order, word, decision):
                 result.finished += 1
             continue
-        if _polled_values(order) == before:
+        if order.held_since is not None:
+            attention.order_decided(order)
+        elif _polled_values(order) == before:
             continue  # nothing new: no write, and updated_at keeps the time of the last change
         order.updated_at = now
         still_open.append(order)
@@ -855,35 +932,17 @@ def _apply_counts(
     order.extra = extra
 
 
-def _finish_from_poll(order: Order, word: str) -> bool:
-    """Apply a final status: Completed, Partial (refund remains) or Canceled (refund all)."""
-    to, refund = S.COMPLETED, ZERO
-    if order.kind == OrderKind.DRIPFEED:
-        # The parent's own word says only that it ended; its runs say what was delivered.
-        left = order.remains or 0
-        if left >= order.total_quantity:
-            to, refund = S.CANCELED, order.charge
-        elif left > 0:
-            to = S.PARTIAL
-            refund = rules.refund_for_remains(
-                charge=order.charge, remains=left, total_quantity=order.total_quantity
-            )
-    elif word == rules.CANCELED:
-        to, refund = S.CANCELED, order.charge
-    elif word == rules.PARTIAL:
-        if order.remains is None:
-            # Without a count the refund would be a guess: keep polling, and say so loudly.
-            logger.error("order %s: Partial without remains; left open", order.pk)
-            return False
-        to = S.PARTIAL
-        refund = rules.refund_for_remains(
-            charge=order.charge, remains=order.remains, total_quantity=order.total_quantity
-        )
-    changes = {
-        name: getattr(order, name)
-        for name in ("upstream_status", "start_count", "remains", "cost", "extra")
-    }
-    return _finish(order=order, to=to, refund=refund, reason=f"upstream: {word}", changes=changes)
+def _finish_from_poll(order: Order, word: str, decision: tuple[str, Decimal, int | None]) -> bool:
+    """Apply a final status as `attention.final_decision` read it: Completed, Partial (refund of
+    the remains), Canceled (refund of all, or of the remains when part was delivered)."""
+    to, refund, left = decision
+    order.remains = left
+    attention.order_decided(order)
+    changes = {name: getattr(order, name) for name in _POLLED}
+    why = f"upstream: {word}"
+    if word == rules.CANCELED and to == S.PARTIAL:
+        why = f"upstream: Canceled after partial delivery ({left} of {order.total_quantity} left)"
+    return _finish(order=order, to=to, refund=refund, reason=why, changes=changes)
 
 
 # ==================================================================== refill and cancel requests
@@ -1167,7 +1226,9 @@ def refills_forward(
             answer = answers.get(upstream_id)
             request.updated_at = timezone.now()
             if answer is None:
-                request.state = R.REQUESTED  # not mentioned: ask again next cycle
+                # Not mentioned: ask again next cycle, and after the bound, a person looks.
+                request.state = R.REQUESTED
+                attention.request_unanswered(request, R.ATTENTION, "not answered by the upstream")
             elif answer.refill is not None:
                 request.state, request.upstream_refill_id, request.error = (
                     R.PENDING,
@@ -1186,7 +1247,7 @@ def refills_forward(
                 request.state, request.error = R.REJECTED, (answer.error or "")[:500]
                 result.refills_rejected += 1
         RefillRequest.objects.bulk_update(
-            requests, ["state", "upstream_refill_id", "error", "updated_at"]
+            requests, ["state", "upstream_refill_id", "error", "held_since", "updated_at"]
         )
         for request in requests:
             if request.state == R.REJECTED:
@@ -1225,6 +1286,7 @@ def cancels_forward(
             request.updated_at = timezone.now()
             if answer is None:
                 request.state = C.REQUESTED
+                attention.request_unanswered(request, C.ATTENTION, "not answered by the upstream")
             elif (
                 answer.cancel is not None
                 or _squash(answer.error) == "thecancellationrequestwassubmittedearlier"
@@ -1234,7 +1296,9 @@ def cancels_forward(
             else:
                 request.state, request.error = C.REJECTED, (answer.error or "")[:500]
                 result.cancels_rejected += 1
-        CancelRequest.objects.bulk_update(requests, ["state", "error", "updated_at"])
+        CancelRequest.objects.bulk_update(
+            requests, ["state", "error", "held_since", "updated_at"]
+        )
     return result
 
 
@@ -1266,11 +1330,10 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
         for request in batch:
             answer = answers.get(request.upstream_refill_id or 0)
             if answer is None or answer.error:
-                logger.warning(
-                    "refill %s: %s",
-                    request.pk,
-                    answer.error if answer else "missing from the answer",
-                )
+                why = f"upstream: {answer.error}" if answer else "missing from the answer"
+                logger.warning("refill %s: %s", request.pk, why)
+                if attention.request_unanswered(request, R.ATTENTION, why):
+                    changed.append(request)
                 continue
             word = rules.normalize_refill_status(answer.status)
             state = {
@@ -1283,7 +1346,14 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
                 logger.warning(
                     "refill %s: unknown status %r, left as it was", request.pk, answer.status
                 )
+                why = f"unknown refill status {str(answer.status)[:100]!r}"
+                if attention.request_unanswered(request, R.ATTENTION, why):
+                    changed.append(request)
                 continue
+            if request.held_since is not None:
+                request.held_since, request.updated_at = None, timezone.now()
+                if state == request.state:
+                    changed.append(request)
             if state != request.state:
                 request.state, request.updated_at = state, timezone.now()
                 if state == R.REJECTED:
@@ -1294,7 +1364,7 @@ def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100)
         if changed:
             # Filtered on the open states: a refill never leaves Completed or Rejected.
             RefillRequest.objects.filter(state__in=[R.PENDING, R.IN_PROGRESS]).bulk_update(
-                changed, ["state", "error", "updated_at"]
+                changed, ["state", "error", "held_since", "updated_at"]
             )
             result.refills_updated += len(changed)
             result.refills_finished += len(finished)
@@ -1388,6 +1458,8 @@ def order_send_again(*, order_id: int, actor: User) -> Order:
             changes={"next_attempt_at": None, "waiting_for_funds": False},
         ):
             raise OrderActionError(f"Order #{order_id} changed meanwhile; reload and try again.")
+    # Provably not upstream (a person checked): a cancel the customer asked for wins.
+    if not cancel_if_asked(order):
         transaction.on_commit(partial(_enqueue_forward, order.pk), robust=True)
     return order
 

@@ -29,8 +29,10 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     S.SENDING: frozenset({S.PLACED, S.FAILED, S.QUEUED, S.REVIEW}),
     # A person decides: attach the upstream id, send again, or fail and refund.
     S.REVIEW: frozenset({S.PLACED, S.QUEUED, S.FAILED}),
-    # Tracked by the poll until the upstream reports an end.
-    S.PLACED: frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED}),
+    # Tracked by the poll until the upstream reports an end, or held undecided too long.
+    S.PLACED: frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED, S.ATTENTION}),
+    # A person ends it (with its refund) or sends it back to polling.
+    S.ATTENTION: frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED, S.PLACED}),
     # Finished orders never go back.
     S.COMPLETED: frozenset(),
     S.PARTIAL: frozenset(),

@@ -14,6 +14,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # The upstream balance on its own clock: the staff dashboard shows it with its time, and the
+    # low-balance warning must fire before orders start failing upstream, not after the next
+    # catalog sync hours later. Ten minutes is one cheap call, and an "Insufficient balance"
+    # triggers a check at once anyway.
+    "upstream-balance": {
+        "task": "catalog.tasks.upstream_balance_refresh_task",
+        "schedule": 600.0,
+    },
     # The upstream asks resellers to check priority services' prices at least hourly: their
     # price "may change significantly". Every 30 minutes keeps us inside that with a margin.
     "catalog-priority-prices": {

@@ -294,6 +294,15 @@ SIEULIKE_TIMEOUT = env.float("SIEULIKE_TIMEOUT", default=30.0)
 SIEULIKE_CONNECT_TIMEOUT = env.float("SIEULIKE_CONNECT_TIMEOUT", default=3.05)
 if not 0 < SIEULIKE_TIMEOUT <= 300:
     raise ImproperlyConfigured("SIEULIKE_TIMEOUT must be between 0 and 300 seconds.")
+# The currency the upstream account is kept in: a `balance`, `services` or `status` answer in
+# another currency is refused for pricing and syncing (issue 11), never converted silently.
+SIEULIKE_CURRENCY = env.str("SIEULIKE_CURRENCY", default="VND").strip().upper()
+# How long the poll may be unable to decide about an order (unknown to the upstream, missing
+# from answers, an unknown status word, a final status without a usable count) or about a
+# refill / cancel request, before it goes to "needs attention" on the staff dashboard.
+ORDER_ATTENTION_AFTER_MINUTES = env.int("ORDER_ATTENTION_AFTER_MINUTES", default=60)
+if ORDER_ATTENTION_AFTER_MINUTES < 1:
+    raise ImproperlyConfigured("ORDER_ATTENTION_AFTER_MINUTES must be at least 1.")
 
 # The shop's bank account, shown on the top-up page with a VietQR code.
 SHOP_BANK_BIN = env.str("SHOP_BANK_BIN", default="970436")

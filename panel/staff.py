@@ -44,6 +44,7 @@ from support.selectors import staff_ticket_counts
 
 DAYS = 30
 FLAGGED_SHOWN = 10
+ATTENTION_SHOWN = 10
 
 # A cost is "settled" once the upstream told it, or when the upstream never took the order
 # (failed: refunded in full, nothing paid upstream).
@@ -213,11 +214,16 @@ class Attention:
     transfers_unmatched_amount: Decimal = ZERO
     transfers_unmatched_url: str = ""
     inbox_url: str = ""
+    # Orders the upstream's answers could not decide about for too long, with why (issue 11).
+    orders_attention: int = 0
+    orders_attention_url: str = ""
+    orders_attention_list: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return (
             self.orders_review
+            + self.orders_attention
             + self.waiting_for_funds
             + self.refills_review
             + self.cancels_review
@@ -227,10 +233,17 @@ class Attention:
 
 
 def staff_attention(*, counts: OrderCounts) -> Attention:
-    """Three small queries (refill and cancel reviews, pending top-ups) on top of the counts."""
+    """Four small queries (refills and cancels needing attention, pending top-ups, the oldest
+    orders needing attention with their reasons) on top of the counts."""
     orders = reverse("admin:orders_order_changelist")
-    refills = RefillRequest.objects.filter(state=RefillRequest.State.REVIEW).count()
-    cancels = CancelRequest.objects.filter(state=CancelRequest.State.REVIEW).count()
+    refills = RefillRequest.objects.filter(state=RefillRequest.State.ATTENTION).count()
+    cancels = CancelRequest.objects.filter(state=CancelRequest.State.ATTENTION).count()
+    shown = [
+        (pk, reason, reverse("admin:orders_order_change", args=[pk]))
+        for pk, reason in Order.objects.filter(state=OrderState.ATTENTION)
+        .order_by("updated_at", "pk")
+        .values_list("pk", "attention_reason")[:ATTENTION_SHOWN]
+    ]
     # Only requests still within their expiry count as announced: one nobody paid for a day is
     # not money on its way (the beat marks them expired; this holds even while it lags).
     topups = TopUpRequest.objects.filter(
@@ -248,9 +261,12 @@ def staff_attention(*, counts: OrderCounts) -> Attention:
         refills_review=refills,
         cancels_review=cancels,
         refills_review_url=reverse("admin:orders_refillrequest_changelist")
-        + f"?state__exact={RefillRequest.State.REVIEW}",
+        + f"?state__exact={RefillRequest.State.ATTENTION}",
         cancels_review_url=reverse("admin:orders_cancelrequest_changelist")
-        + f"?state__exact={CancelRequest.State.REVIEW}",
+        + f"?state__exact={CancelRequest.State.ATTENTION}",
+        orders_attention=counts.count(OrderState.ATTENTION),
+        orders_attention_url=f"{orders}?state__exact={OrderState.ATTENTION}",
+        orders_attention_list=shown,
         topups_pending=topups["n"] or 0,
         topups_pending_amount=topups["amount"] or ZERO,
         topups_pending_url=reverse("admin:billing_topuprequest_changelist")

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from panel.upstream.sandbox import Sandbox
 
 CENT = Decimal("0.01")
-OPEN_STATES = frozenset({"queued", "sending", "review", "placed"})
+OPEN_STATES = frozenset({"queued", "sending", "review", "placed", "attention"})
 
 
 def half_up(value: Decimal) -> Decimal:

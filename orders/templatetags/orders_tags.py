@@ -57,6 +57,7 @@ _EVENT_LABELS: Final[dict[str, Promise]] = {
     "sending": _("Being sent to the provider"),
     "review": _("Being checked by our staff"),
     "placed": _("Accepted by the provider"),
+    "attention": _("Being checked by our staff"),
     "completed": _("Completed"),
     "partial": _("Partially completed"),
     "canceled": _("Canceled"),
@@ -79,9 +80,10 @@ def refill_label(refill: RefillRequest) -> str:
 _CANCEL_LABELS: Final[dict[str, Promise]] = {
     "requested": _("Asked"),
     "sending": _("Asked"),
-    "review": _("Asked"),
     "submitted": _("Sent to the provider"),
+    "done": _("Done"),
     "rejected": _("Refused"),
+    "attention": _("Being checked by our staff"),
 }
 
 

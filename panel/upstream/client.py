@@ -154,6 +154,7 @@ class UpstreamService:
     category: str
     description: str
     priority: bool
+    currency: str | None = None  # not in the protocol's services; some panels add it
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,10 @@ class OrderStatus:
     # upstream sent but that could not be parsed is reported here too, as
     # "malformed item: ...", rather than failing the whole batch.
     error: str | None = None
+    # Optional fields that were sent but could not be read ("charge": "N/A",
+    # "remains": "12.5"), as "name: why". Such a field is None above (unknown):
+    # the status word and the fields that were readable still count.
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -319,6 +324,7 @@ def _parse_service(item: object) -> UpstreamService:
         category=_optional(_to_str, item.get("category"), "category") or "",
         description=_optional(_to_str, item.get("description"), "description") or "",
         priority=_to_bool(item.get("priority"), "priority"),
+        currency=_optional(_to_str, item.get("currency"), "currency"),
     )
 
 
@@ -333,12 +339,28 @@ def _parse_order_status(item: Mapping[str, Any]) -> OrderStatus:
         children = []
     if not isinstance(children, list):
         raise _ShapeError("orders of a drip-feed order is not a list")
+    unreadable: list[str] = []
+
+    def lenient[T](convert: Callable[[object, str], T], name: str) -> T | None:
+        # Only the status word is required: one unreadable optional field must not make the
+        # whole item unusable (a Partial with a clear remains would then never end).
+        try:
+            return _optional(convert, item.get(name), name)
+        except _ShapeError as exc:
+            unreadable.append(str(exc))
+            return None
+
+    charge = lenient(_to_decimal, "charge")
+    start_count = lenient(_to_int, "start_count")
+    remains = lenient(_to_int, "remains")
+    currency = lenient(_to_str, "currency")
     return OrderStatus(
         status=status,
-        charge=_optional(_to_decimal, item.get("charge"), "charge"),
-        start_count=_optional(_to_int, item.get("start_count"), "start_count"),
-        remains=_optional(_to_int, item.get("remains"), "remains"),
-        currency=_optional(_to_str, item.get("currency"), "currency"),
+        charge=charge,
+        start_count=start_count,
+        remains=remains,
+        currency=currency,
+        unreadable=tuple(unreadable),
         runs=_optional(_to_int, item.get("runs"), "runs"),
         orders=tuple(_to_int(child, "orders[]") for child in children),
         daily_post_limit=_optional(_to_int, _lookup(item, "daily_Post_Limit"), "daily_Post_Limit"),

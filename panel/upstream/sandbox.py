@@ -87,6 +87,7 @@ import copy
 import json
 import logging
 import math
+import signal
 import socket
 import struct
 import sys
@@ -319,6 +320,8 @@ class Sandbox:
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self.generation = 0
+        self._handling = ""
+        self.state_path: str | None = None  # see persist(); None keeps the state in memory
         self.reset()
 
     # ------------------------------------------------------------------ controls
@@ -347,6 +350,16 @@ class Sandbox:
             self._faults: list[_Fault] = []
             self._calls: list[SandboxCall] = []
             self._next_id = FIRST_ORDER_ID
+            # Messy answers (issue 11), per id: fields to change in an order's status item
+            # (None removes the field), orders the upstream has forgotten, ids left out of
+            # multi answers per action, refills answered "Refill not found".
+            self._answer_overrides: dict[int, dict[str, Any]] = {}
+            self._forgotten: set[int] = set()
+            self._forgotten_errors: dict[int, str] = {}
+            self._omitted: dict[str, set[int]] = {}
+            self._lost_refills: set[int] = set()
+            self.currency = CURRENCY
+            self.currency_in_services = False
             # Requests stalled by a fault belong to the state before the reset:
             # they see the generation change and give up instead of acting on the new state.
             self.generation += 1
@@ -444,6 +457,52 @@ class Sandbox:
             else:
                 self._refill_fates[order] = status
 
+    # ------------------------------------------------------------------ messy answers
+
+    def set_answer(self, order: int, **fields: Any) -> None:
+        """Change fields of this order's status item from now on, as messy upstreams answer:
+        ``set_answer(id, remains=None)`` drops `remains`, ``charge="N/A"`` makes it unreadable,
+        ``status="Stuck"`` answers an unknown word. ``set_answer(id)`` clears the changes."""
+        with self._lock:
+            if fields:
+                self._answer_overrides.setdefault(order, {}).update(fields)
+            else:
+                self._answer_overrides.pop(order, None)
+
+    def forget(self, order: int, *, error: str = "Order not found") -> None:
+        """The upstream no longer knows this order: status answers ``{"error": error}``,
+        refill and cancel "Incorrect order ID"."""
+        with self._lock:
+            self._forgotten.add(order)
+            self._forgotten_errors[order] = error
+
+    def omit(self, action: str, ids: Iterable[int]) -> None:
+        """Leave these ids out of multi answers of ``action`` (status, refill, refill_status,
+        cancel) from now on, as if the upstream never saw them."""
+        with self._lock:
+            self._omitted.setdefault(action, set()).update(int(i) for i in ids)
+
+    def lose_refill(self, refill: int) -> None:
+        """refill_status answers "Refill not found" for this refill from now on."""
+        with self._lock:
+            self._lost_refills.add(refill)
+
+    def clear_messy(self) -> None:
+        """Back to clean answers: no changed fields, forgotten orders, omitted or lost ids."""
+        with self._lock:
+            self._answer_overrides.clear()
+            self._forgotten.clear()
+            self._forgotten_errors.clear()
+            self._omitted.clear()
+            self._lost_refills.clear()
+
+    def set_currency(self, currency: str, *, in_services: bool = False) -> None:
+        """Answer balance and status in ``currency``; with ``in_services``, every services
+        entry carries it too (the protocol's services have no currency field)."""
+        with self._lock:
+            self.currency = currency
+            self.currency_in_services = in_services
+
     def inject_fault(
         self,
         action: str | None,
@@ -535,6 +594,7 @@ class Sandbox:
             if params.get("key") != self.key:
                 return {"error": "Invalid API key"}
             action = params.get("action", "")
+            self._handling = action
             handler = {
                 "balance": self._action_balance,
                 "services": self._action_services,
@@ -550,13 +610,26 @@ class Sandbox:
                 return handler(params)
             except _Rejected as exc:
                 return {"error": str(exc)}
+            finally:
+                if action in ("add", "refill", "cancel"):
+                    self.persist()
+
+    def persist(self) -> None:
+        """Save the state to ``state_path`` (the command line's ``--state``), if any."""
+        if self.state_path is None:
+            return
+        from .sandbox_state import sandbox_save
+
+        with self._lock:
+            sandbox_save(self, self.state_path)
 
     def _action_balance(self, params: Mapping[str, str]) -> Any:
-        return {"balance": f"{self._balance:.2f}", "currency": CURRENCY}
+        return {"balance": f"{self._balance:.2f}", "currency": self.currency}
 
     def _action_services(self, params: Mapping[str, str]) -> Any:
+        extra = {"currency": self.currency} if self.currency_in_services else {}
         return [
-            {name: value for name, value in entry.items() if not name.startswith("_")}
+            {**{name: value for name, value in entry.items() if not name.startswith("_")}, **extra}
             for entry in self._services.values()
         ]
 
@@ -645,23 +718,45 @@ class Sandbox:
     def _action_status(self, params: Mapping[str, str]) -> Any:
         if "orders" in params:
             ids = self._id_list(params["orders"], STATUS_MAX, "orders")
+            omitted = self._omitted.get("status", set())
             answer: dict[str, Any] = {}
             for raw in ids:
+                if _int_or_none(raw) in omitted:
+                    continue
                 order = self._order_by_raw(raw)
                 answer[raw] = (
-                    self._status_of(order) if order is not None else {"error": "Order not found"}
+                    self._messy_status(order) if order is not None else {"error": "Order not found"}
                 )
             return answer
         order = self._order_by_raw(params.get("order", ""))
         if order is None:
             raise _Rejected("Order not found")
-        return self._status_of(order)
+        item = self._messy_status(order)
+        if "error" in item:
+            raise _Rejected(str(item["error"]))
+        return item
+
+    def _messy_status(self, order: SandboxOrder) -> dict[str, Any]:
+        """The order's status item, with the messy changes set for it."""
+        changes = self._answer_overrides.get(order.id) or {}
+        if order.id in self._forgotten:
+            return {"error": self._forgotten_errors.get(order.id, "Order not found")}
+        if not changes:
+            return self._status_of(order)
+        item = self._status_of(order)
+        for name, value in changes.items():
+            if value is None:
+                item.pop(name, None)
+            else:
+                item[name] = value
+        return item
 
     def _action_refill(self, params: Mapping[str, str]) -> Any:
         if "orders" in params:
             return [
                 {"order": _int_or_none(raw) or raw, "refill": self._either(self._refill_one, raw)}
                 for raw in self._id_list(params["orders"], LIST_MAX, "orders")
+                if _int_or_none(raw) not in self._omitted.get("refill", set())
             ]
         return {"refill": self._refill_one(params.get("order", ""))}
 
@@ -673,6 +768,7 @@ class Sandbox:
                     "status": self._either(self._refill_status_one, raw),
                 }
                 for raw in self._id_list(params["refills"], LIST_MAX, "refills")
+                if _int_or_none(raw) not in self._omitted.get("refill_status", set())
             ]
         return {"status": self._refill_status_one(params.get("refill", ""))}
 
@@ -681,6 +777,7 @@ class Sandbox:
             return [
                 {"order": _int_or_none(raw) or raw, "cancel": self._either(self._cancel_one, raw)}
                 for raw in self._id_list(params["orders"], LIST_MAX, "orders")
+                if _int_or_none(raw) not in self._omitted.get("cancel", set())
             ]
         return {"cancel": self._cancel_one(params.get("order", ""))}
 
@@ -723,7 +820,7 @@ class Sandbox:
     def _refill_status_one(self, raw: str) -> str:
         refill_id = _int_or_none(raw)
         refill = self._refills.get(refill_id) if refill_id is not None else None
-        if refill is None:
+        if refill is None or refill.id in self._lost_refills:
             raise _Rejected("Refill not found")
         return refill.status
 
@@ -757,7 +854,11 @@ class Sandbox:
 
     def _order_by_raw(self, raw: str) -> SandboxOrder | None:
         order_id = _int_or_none(raw)
-        return self._orders.get(order_id) if order_id is not None else None
+        if order_id is None:
+            return None
+        if order_id in self._forgotten and self._handling != "status":
+            return None  # refill and cancel find no such order; status answers its error
+        return self._orders.get(order_id)
 
     def _new_order(
         self, service: _Service, *, kind: str, link: str, quantity: int, paid: Decimal, now: float
@@ -957,7 +1058,7 @@ class Sandbox:
             "start_count": str(order.start_count),
             "status": order.status,
             "remains": str(order.remains),
-            "currency": CURRENCY,
+            "currency": self.currency,
         }
         if order.vip is not None:
             answer["start_count"] = "0"
@@ -1194,7 +1295,9 @@ class _Handler(BaseHTTPRequestHandler):
              services/remove {"service"} | fate {"order" (omit or null: next order),
              "status", "remains"} | refill_fate {"order", "status"}
              fault {"action", "kind", "count", "after", "params": {...}} | faults/clear
-             calls/clear
+             calls/clear | answer {"order", "fields": {...}} (messy status fields; null
+             drops one) | forget {"order", "error"} | omit {"action", "ids"} |
+             refill/lose {"refill"} | currency {"currency", "in_services"} | messy/clear
         """
         sandbox = self.server.sandbox
         try:
@@ -1202,6 +1305,8 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(payload, dict):
                 raise ValueError("the body must be a JSON object")
             result = self._control_action(sandbox, self.command, name, payload)
+            if self.command == "POST":
+                sandbox.persist()
         except LookupError:
             self._send(404, _to_json({"error": f"unknown control {self.command} /_sandbox/{name}"}))
             return
@@ -1271,6 +1376,21 @@ class _Handler(BaseHTTPRequestHandler):
                 None if count is None else int(count),
                 after=int(payload.get("after", 0)),
                 **dict(payload.get("params", {})),
+            )
+        elif name == "answer":
+            sandbox.set_answer(int(payload["order"]), **dict(payload.get("fields", {})))
+        elif name == "forget":
+            error = str(payload.get("error", "Order not found"))
+            sandbox.forget(int(payload["order"]), error=error)
+        elif name == "omit":
+            sandbox.omit(str(payload["action"]), [int(i) for i in payload["ids"]])
+        elif name == "refill/lose":
+            sandbox.lose_refill(int(payload["refill"]))
+        elif name == "messy/clear":
+            sandbox.clear_messy()
+        elif name == "currency":
+            sandbox.set_currency(
+                str(payload["currency"]), in_services=bool(payload.get("in_services", False))
             )
         elif name == "faults/clear":
             sandbox.clear_faults()
@@ -1405,6 +1525,7 @@ class SandboxServer:
             pass
         finally:
             self.stop()
+            self.sandbox.persist()  # the clock as it stopped
 
     def __enter__(self) -> SandboxServer:
         return self if self._server is not None else self.start()
@@ -1433,9 +1554,26 @@ def main(argv: list[str] | None = None) -> None:
         help="simulated seconds per real second (0 freezes the clock; 60 = a minute a second)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--state",
+        default=None,
+        help="a JSON file that keeps the orders, balance and clock across restarts "
+        "(read at start if it exists, written after every change)",
+    )
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(key=args.key, balance=Decimal(args.balance), time_scale=args.time_scale)
+    if args.state:
+        from .sandbox_state import sandbox_load
+
+        if sandbox_load(sandbox, args.state):
+            print(f"sandbox upstream: state restored from {args.state}", flush=True)
+        sandbox.state_path = args.state
+
+        def stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt  # honcho stops with SIGTERM: save the clock on the way out
+
+        signal.signal(signal.SIGTERM, stop)
 
     def announce(server: SandboxServer) -> None:
         print(

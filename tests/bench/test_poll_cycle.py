@@ -181,3 +181,62 @@ def test_a_polling_cycle_makes_ceil_n_over_200_calls_and_constant_queries_per_ba
     assert ending["elapsed"] < MAX_SECONDS
     assert Order.objects.filter(state=OrderState.PLACED).count() == N - ended
     assert_money_invariants(sandbox=sandbox)
+
+
+def seed_dripfeeds(sandbox: Any, customer: Any, count: int) -> None:
+    """`count` drip-feed orders of 3 runs each, placed upstream and charged."""
+    from catalog.models import Service
+
+    service = Service.objects.get(upstream_id=102)
+    for n in range(count):
+        link = f"https://example.com/bench/drip/{n}"
+        answer = sandbox.handle(
+            {
+                "key": sandbox.key,
+                "action": "add",
+                "service": "102",
+                "link": link,
+                "quantity": "100",
+                "runs": "3",
+                "interval": "1",
+            }
+        )
+        order = Order.objects.create(
+            user=customer,
+            service=service,
+            kind="dripfeed",
+            link=link,
+            quantity=100,
+            runs=3,
+            interval=1,
+            rate=service.sell_rate,
+            charge=charge_for(service.sell_rate, 300),
+            state=OrderState.PLACED,
+            upstream_id=answer["order"],
+            upstream_status="Pending",
+        )
+        wallet_charge(user=customer, amount=order.charge, order_id=order.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drip_feed_runs_are_packed_into_exactly_ceil_ids_over_200_calls(
+    sandbox: Any, note_database: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11: runs travel in their parent's batch; a cycle of 471 ids once made 4 calls
+    # (200, 5, 200, 66). Every fortieth order here is a drip-feed of 3 runs.
+    customer = new_customer("1000000000")
+    seed_orders(sandbox, customer)
+    seed_dripfeeds(sandbox, customer, N // 40)
+    sandbox.advance(150)  # every run has started, none has ended
+    orders_poll()  # learns the runs
+    ids = N + (N // 40) * 4
+    cycle = measured_cycle("drip-feed runs packed", monkeypatch)
+    REPORT.add(
+        f"poll cycle, {N} open orders + {N // 40} drip-feeds of 3 runs",
+        "upstream calls",
+        cycle["calls"],
+        "",
+        f"ceil({ids}/200) = {math.ceil(ids / 200)}",
+    )
+    assert cycle["calls"] == math.ceil(ids / 200)
+    assert_money_invariants(sandbox=sandbox)

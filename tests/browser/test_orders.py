@@ -173,11 +173,13 @@ def test_a_customer_orders_every_kind_and_follows_them_to_the_end(
     _beat(sandbox, seconds=10)  # the cancel request is forwarded
     _beat(sandbox, seconds=120)  # the upstream has cancelled; the poll sees it
     slow.refresh_from_db()
-    assert CancelRequest.objects.get(order=slow).state == CancelRequest.State.SUBMITTED
+    # the order ended, and so did its cancel: done, with its refund on the page (issue 11)
+    assert CancelRequest.objects.get(order=slow).state == CancelRequest.State.DONE
     assert slow.state in (OrderState.PARTIAL, OrderState.CANCELED), slow.state
     slow_refund = LedgerEntry.objects.get(order=slow, kind=EntryKind.REFUND).amount
     tab.goto(f"/orders/{slow.pk}/", "cancelled-order")
     assert tab.text("dd.refunded") == money_text(slow_refund)
+    assert money_text(slow_refund) in tab.text("[data-testid=cancel-refund]")
 
     # The dashboard sums it up; in English too.
     tab.goto("/", "dashboard")

@@ -85,7 +85,7 @@ def test_the_catalog_version_moves_after_a_reprice_commits(django_capture_on_com
 
 
 def test_the_upstream_balance_status_reads_the_last_known_balance(sandbox):
-    assert upstream_balance_status() == (None, Decimal("500000.00"), False, None)
+    assert upstream_balance_status()[:4] == (None, Decimal("500000.00"), False, None)
 
     sandbox.set_balance("499999.99")
     catalog_sync()
@@ -93,8 +93,9 @@ def test_the_upstream_balance_status_reads_the_last_known_balance(sandbox):
     sandbox.inject_fault("balance", "http_500_html")
     failed = catalog_sync()
 
-    balance, threshold, is_low, last_sync = upstream_balance_status()
+    balance, threshold, is_low, last_sync, as_of, error = upstream_balance_status()
     assert balance == Decimal("499999.99") and is_low and last_sync == failed
+    assert as_of is not None and error.startswith("balance unavailable")
     PricingSettings.objects.filter(pk=1).update(upstream_balance_warning=Decimal("100"))
     assert not upstream_balance_status().is_low
 

@@ -117,8 +117,8 @@ def test_a_tiny_order_is_never_free(place: Any, catalog: Any) -> None:
         ),
         (
             102,
-            {"link": LINK, "quantity": 100, "runs": 1, "interval": 10},
-            "Runs must be at least 2",
+            {"link": LINK, "quantity": 100, "runs": -1, "interval": 10},
+            "Runs must be at least 1",
         ),
         (
             102,

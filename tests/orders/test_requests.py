@@ -333,9 +333,12 @@ def test_a_cancel_asked_while_the_order_is_being_sent_is_forwarded_once_it_is_pl
     assert not LedgerEntry.objects.filter(order=order, kind=EntryKind.REFUND).exists()
     requests_cycle()
     assert sandbox.calls_of("cancel") == []
-    # when the worker's add succeeds, the next cycle forwards the cancel
-    Order.objects.filter(pk=order.pk).update(state=OrderState.QUEUED)
-    order_forward(order_id=order.pk)
+    # when the worker's add succeeds (the worker records the upstream's answer), the next
+    # cycle forwards the cancel
+    from orders.services import _client, _forward_placed, _send
+
+    order.refresh_from_db()
+    assert _forward_placed(order, _send(_client(), order)) == "placed"
     requests_cycle()
     request.refresh_from_db()
     assert request.state == C.SUBMITTED

@@ -294,6 +294,8 @@ ADMIN_PAGES: dict[str, AdminPage] = {
         lambda w: {"wallet_id": Wallet.objects.get(user=w.a.user).pk}, 403, (200,)
     ),
     "admin:auth_user_password_change": AdminPage(lambda w: {"id": w.a.user.pk}, 403, (200,)),
+    # Deciding about an order that needs attention (issue 11): change permission on orders.
+    "admin:orders_order_attention": AdminPage(lambda w: {"order_id": w.order.pk}, 403, (200,)),
     # The admin never shows a device's secret, not even to a superuser.
     "admin:otp_totp_totpdevice_config": AdminPage(
         lambda w: {"pk": ADMIN_MODELS["otp_totp.totpdevice"](w).pk}, 403, (403,)

@@ -53,6 +53,7 @@ from billing.transfers import (
     deposit_code_for_user,
 )
 from catalog.models import Service
+from orders.attention import AttentionError, order_attention_end, order_attention_repoll
 from orders.errors import OrderRejected
 from orders.models import CancelRequest, Order
 from orders.services import (
@@ -106,6 +107,12 @@ STATUS_FAULTS: dict[str, tuple[str, dict[str, Any]] | None] = {
     "remains_huge": ("remains_out_of_range", {"remains": 10**9}),
 }
 STATUS_WEIGHTS = {"none": 30}  # the others: 2 each
+# Faults that make a status call fail as a whole: the poll changes nothing.
+UNREADABLE_STATUS = frozenset(
+    {"http_500_html", "truncated_json", "malformed_json", "drop_after_accept"}
+)
+# ORDER_ATTENTION_AFTER_MINUTES as the simulation runs it (its default).
+ATTENTION_AFTER = timedelta(minutes=60)
 
 KINDS: dict[str, list[int]] = {
     "default": [101, 104, 106, 111, 302, 405],
@@ -171,6 +178,7 @@ class MOrder:
     claimed_at: datetime | None = None
     remains: int | None = None
     cancel_asked: bool = False
+    held_since: datetime | None = None  # the poll could not decide since then
 
     @property
     def total(self) -> int:
@@ -238,6 +246,7 @@ class Simulation:
         ]
         self.customers[REFERRER].referred = self.customers[REFERRED]
         self.orders: dict[int, MOrder] = {}
+        self.messy: dict[int, str] = {}  # upstream id -> how the upstream answers it
         self.links = 0
         self.bank_serial = 0
         self.log: list[str] = []
@@ -270,6 +279,26 @@ class Simulation:
             self.log.append(f"step {number}: {name}")
             self.steps[name][1]()
             self.check()
+        self.settle()
+
+    def settle(self) -> None:
+        """The end of every run: time passes beyond the attention bound twice, with a poll each
+        time. Then no open order may be older than the bound without a person in front of it:
+        every placed order has a clear answer (not held), the rest are ended or in attention."""
+        for _ in range(2):
+            seconds = int(ATTENTION_AFTER.total_seconds()) + 60
+            self.sandbox.advance(seconds)
+            self.clock.advance(seconds=seconds)
+            orders_poll()
+            self.log.append("settle: the attention bound passes, poll")
+            self.apply_poll(seen_remains=None)
+            self.check()
+        held = list(
+            Order.objects.filter(state="placed", held_since__isnull=False).values_list(
+                "pk", "attention_reason"
+            )
+        )
+        assert not held, f"open orders held past the attention bound, before no person: {held}"
 
     def note(self, text: str) -> None:
         self.log.append(f"    {text}")
@@ -639,6 +668,8 @@ class Simulation:
     # ------------------------------------------------------------------ staff
 
     def step_resolve(self) -> None:
+        if self.in_state("attention") and self.rng.random() < 0.6:
+            return self.resolve_attention()
         order = self.pick(self.in_state("review"))
         if order is None:
             # Staff giving up on a long wait (for upstream funds, or an unreachable upstream).
@@ -659,6 +690,10 @@ class Simulation:
         elif found:
             order_attach_upstream_id(order_id=order.pk, upstream_id=found[0], actor=self.staff)
             order.state = "placed"
+        elif order.cancel_asked:
+            # Provably not upstream, and the customer asked to cancel: the cancel wins.
+            order_send_again(order_id=order.pk, actor=self.staff)
+            order.state = "canceled"
         else:
             order_send_again(order_id=order.pk, actor=self.staff)
             order.state, order.next_attempt, order.waiting = "queued", None, False
@@ -677,6 +712,37 @@ class Simulation:
                 order.state = "failed"
         return None
 
+    def resolve_attention(self) -> None:
+        """Staff end an order that needs attention, or send it back to polling."""
+        order = self.pick(self.in_state("attention"))
+        assert order is not None
+        decision = self.rng.choice(["completed", "partial", "canceled", "repoll"])
+        if decision == "partial" and order.total < 2:
+            decision = "canceled"
+        if decision == "repoll":
+            order_attention_repoll(order_id=order.pk, actor=self.staff, reason="simulation")
+            order.state, order.held_since = "placed", None
+        else:
+            remains = self.rng.randint(1, order.total - 1) if decision == "partial" else None
+            order_attention_end(
+                order_id=order.pk,
+                outcome=decision,
+                actor=self.staff,
+                reason="simulation",
+                remains=remains,
+            )
+            order.state, order.remains = decision, remains
+        self.note(f"order {order.pk}: staff decided {decision} (remains {order.remains})")
+        if self.rng.random() < 0.2:  # submitted twice: refused, nothing changes
+            try:
+                order_attention_end(
+                    order_id=order.pk, outcome="canceled", actor=self.staff, reason="again"
+                )
+            except AttentionError:
+                pass
+            else:
+                raise AssertionError(f"order {order.pk}: ended twice by staff")
+
     # ------------------------------------------------------------------ requests
 
     def step_cancel(self) -> None:
@@ -687,7 +753,7 @@ class Simulation:
         cancelable_now = (
             order.cancelable
             and not order.cancel_asked
-            and order.state in ("queued", "sending", "review", "placed")
+            and order.state in ("queued", "sending", "review", "placed", "attention")
         )
         try:
             request = cancel_request(user=customer.user, order_id=order.pk)
@@ -751,8 +817,46 @@ class Simulation:
                 except ValueError:
                     pass  # already ended, or a quantity of 1 cannot end Partial
 
+    def make_messy(self) -> None:
+        """The upstream starts answering one open order (or a drip-feed run) messily, for good:
+        forgotten, left out, an unknown word, unreadable optional fields, no remains."""
+        order = self.pick(self.in_state("placed"))
+        if order is None:
+            return
+        upstream = self.sandbox.orders
+        (upstream_id,) = self.upstream_ids(order, upstream)
+        kind = self.rng.choice(
+            ["forgotten", "incorrect", "omitted", "unknown_word", "unreadable", "no_remains",
+             "run_forgotten", "run_no_remains"]
+        )
+        target = upstream_id
+        if kind.startswith("run_"):
+            children = upstream[upstream_id].children
+            if order.kind != "dripfeed" or not children:
+                kind = "unreadable"
+            else:
+                target = self.rng.choice(children)
+        if target in self.messy:
+            return  # one way of being messy per order, kept simple for the model
+        if kind in ("forgotten", "run_forgotten"):
+            self.sandbox.forget(target)
+        elif kind == "incorrect":
+            self.sandbox.forget(target, error="Incorrect order ID")
+        elif kind == "omitted":
+            self.sandbox.omit("status", [target])
+        elif kind == "unknown_word":
+            self.sandbox.set_answer(target, status="Stuck in queue")
+        elif kind == "unreadable":
+            self.sandbox.set_answer(target, charge="N/A", start_count="N/A")
+        else:
+            self.sandbox.set_answer(target, remains=None)
+        self.messy[target] = kind.removeprefix("run_")
+        self.note(f"order {order.pk}: upstream {target} now answers messily: {kind}")
+
     def step_poll(self) -> None:
         self.set_fates()
+        if self.rng.random() < 0.25:
+            self.make_messy()
         names = list(STATUS_FAULTS)
         fault_name = self.rng.choices(names, [STATUS_WEIGHTS.get(n, 2) for n in names])[0]
         fault = STATUS_FAULTS[fault_name]
@@ -763,19 +867,22 @@ class Simulation:
         finally:
             self.sandbox.clear_faults()
         self.note(f"poll, status fault: {fault_name}")
-        if fault_name in ("none", "remains_negative", "remains_huge"):
+        if fault_name not in UNREADABLE_STATUS:
             seen = None
             if fault is not None and fault[0] == "remains_out_of_range":
                 seen = fault[1]["remains"]
-            self.apply_poll(seen_remains=seen)
+            self.apply_poll(seen_remains=seen, unknown_words=fault_name == "unknown_status")
         if self.rng.random() < 0.3:
             orders_poll()  # delivered twice, or the next cycle after a failed one
             self.note("poll again")
             self.apply_poll(seen_remains=None)
 
-    def apply_poll(self, *, seen_remains: int | None) -> None:
-        """What the panel must have made of the upstream's records, for every placed order."""
+    def apply_poll(self, *, seen_remains: int | None, unknown_words: bool = False) -> None:
+        """What the panel must have made of the upstream's records, for every placed order:
+        an end, progress, or (when the answers cannot decide) a hold that turns into
+        "attention" once it has lasted the attention bound."""
         upstream = self.sandbox.orders
+        now = self.clock.now()
 
         def remains_of(record: Any, cap: int) -> int:
             value = record.remains if seen_remains is None else seen_remains
@@ -784,7 +891,36 @@ class Simulation:
         for order in self.in_state("placed"):
             (upstream_id,) = self.upstream_ids(order, upstream)
             record = upstream[upstream_id]
-            if record.status not in ("Completed", "Partial", "Canceled"):
+            final = record.status in ("Completed", "Partial", "Canceled")
+            messy = self.messy.get(upstream_id)
+            undecided = (
+                messy in ("forgotten", "incorrect", "omitted", "unknown_word")
+                or unknown_words
+                or (
+                    final
+                    and record.status == "Partial"
+                    and messy == "no_remains"
+                    and order.kind != "dripfeed"
+                )
+                or (
+                    final
+                    and order.kind == "dripfeed"
+                    and any(
+                        self.messy.get(c) in ("forgotten", "incorrect")
+                        or (self.messy.get(c) == "no_remains" and upstream[c].status == "Partial")
+                        for c in record.children
+                    )
+                )
+            )
+            if undecided:
+                if order.held_since is None:
+                    order.held_since = now
+                elif now - order.held_since >= ATTENTION_AFTER:
+                    order.state = "attention"
+                    self.note(f"order {order.pk}: needs attention")
+                continue
+            order.held_since = None
+            if not final:
                 continue
             if order.kind == "dripfeed":
                 delivered = 0

@@ -254,6 +254,16 @@ SIEULIKE_CONNECT_TIMEOUT = env.float("SIEULIKE_CONNECT_TIMEOUT", default=3.05)
 if not 0 < SIEULIKE_TIMEOUT <= 300:
     raise ImproperlyConfigured("SIEULIKE_TIMEOUT must be between 0 and 300 seconds.")
 
+# Providers (issue 17). The provider SIEULIKE_* names is kept under this name; others are added
+# with `provider_add` or in the admin. An order whose provider could not be reached this many
+# times in a row (the request provably never accepted) moves to its service's next backup.
+SIEULIKE_PROVIDER_NAME = "sieulike"
+PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS = env.int(
+    "PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS", default=3
+)
+if PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS < 1:
+    raise ImproperlyConfigured("PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS must be at least 1.")
+
 # The shop's bank account, shown on the top-up page with a VietQR code.
 SHOP_BANK_BIN = env.str("SHOP_BANK_BIN", default="970436")
 SHOP_BANK_NAME = env.str("SHOP_BANK_NAME", default="Vietcombank")

@@ -64,8 +64,8 @@ def test_a_sync_closed_as_abandoned_while_it_fetched_does_not_apply(sandbox, mon
     # given a sync whose run is closed (by a reaper) while it waits on the upstream
     real_fetch = catalog_services._fetch
 
-    def slow_fetch():
-        fetched = real_fetch()
+    def slow_fetch(provider):
+        fetched = real_fetch(provider)
         SyncRun.objects.filter(finished_at__isnull=True).update(
             finished_at=timezone.now(), message="abandoned: test"
         )

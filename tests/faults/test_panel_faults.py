@@ -23,6 +23,7 @@ from kombu.exceptions import OperationalError
 
 from billing.models import EntryKind, LedgerEntry
 from billing.services import wallet_balance
+from catalog.upstreams import default_client as get_client
 from orders.models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
 from orders.services import (
     SENDING_TIMEOUT,
@@ -42,7 +43,6 @@ from orders.tasks import (
     orders_sweep_task,
     requests_cycle_task,
 )
-from panel.upstream.conf import get_client
 from tests.factories import install_catalog
 from tests.invariants import assert_money_invariants, expected_refund
 

@@ -37,6 +37,7 @@ from django.conf import settings
 from billing.models import Wallet
 from billing.services import topup_confirm, topup_request_create, wallet_deposit
 from catalog.models import Service
+from catalog.upstreams import default_client as get_client
 from orders.errors import OrderRejected
 from orders.models import CancelRequest, Order
 from orders.services import (
@@ -53,7 +54,6 @@ from orders.services import (
     requests_cycle,
 )
 from orders.states import order_transition
-from panel.upstream.conf import get_client
 from tests.faults.world import closed_port
 from tests.invariants import assert_money_invariants, expected_refund
 

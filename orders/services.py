@@ -34,7 +34,7 @@ from catalog.models import Provider, Service, ServiceType
 from catalog.providers import provider_note_out_of_funds, provider_record_balance
 from catalog.upstreams import client_for
 from panel.db import bulk_write
-from panel.money import ZERO, charge_for
+from panel.money import ZERO, charge_for, quantize_money
 from panel.upstream.client import (
     OrderStatus,
     UpstreamClient,
@@ -802,7 +802,9 @@ def _in_shop_currency(answers: dict[int, OrderStatus], rate: Decimal) -> dict[in
     if rate == 1:
         return answers
     return {
-        key: replace(answer, charge=answer.charge * rate) if answer.charge is not None else answer
+        key: replace(answer, charge=quantize_money(answer.charge * rate))
+        if answer.charge is not None
+        else answer
         for key, answer in answers.items()
     }
 

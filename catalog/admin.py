@@ -520,3 +520,6 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+# Providers and backups (issue 17) register themselves beside the services.
+from . import admin_providers  # noqa: E402, F401

@@ -106,9 +106,11 @@ def upstream_balance_status() -> BalanceStatus:
     """The upstream balance last read by a sync, against the warning threshold; the admin and the
     staff dashboard show it (below the threshold, orders start failing upstream)."""
     threshold = PricingSettings.load().upstream_balance_warning
-    last_sync = SyncRun.objects.order_by("-started_at", "-id").first()
+    # The SIEULIKE_* provider's; every provider's own is on the dashboard's providers table.
+    runs = SyncRun.objects.filter(provider__from_env=True)
+    last_sync = runs.order_by("-started_at", "-id").first()
     balance = (
-        SyncRun.objects.filter(upstream_balance__isnull=False)
+        runs.filter(upstream_balance__isnull=False)
         .order_by("-started_at", "-id")
         .values_list("upstream_balance", flat=True)
         .first()

@@ -1159,12 +1159,13 @@ class RequestsResult:
     failed_calls: int = 0
 
 
-def requests_cycle(*, batch_size: int = 100) -> RequestsResult:
-    """Forward refill and cancel requests in batches of 100, then follow refill statuses."""
+def requests_cycle(*, batch_size: int = 100, provider_id: int | None = None) -> RequestsResult:
+    """Forward refill and cancel requests in batches of 100, then follow refill statuses (at
+    every provider, or at `provider_id` only)."""
     result = RequestsResult()
-    refills_forward(result=result, batch_size=batch_size)
-    cancels_forward(result=result, batch_size=batch_size)
-    refills_poll(result=result, batch_size=batch_size)
+    refills_forward(result=result, batch_size=batch_size, provider_id=provider_id)
+    cancels_forward(result=result, batch_size=batch_size, provider_id=provider_id)
+    refills_poll(result=result, batch_size=batch_size, provider_id=provider_id)
     return result
 
 

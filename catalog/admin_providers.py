@@ -153,10 +153,11 @@ class ServiceBackupAdmin(admin.ModelAdmin):
         return obj.backup.provider.name
 
 
-# The services list gains its provider and its backups, without rewriting ServiceAdmin.
-ServiceAdmin.inlines = (*ServiceAdmin.inlines, ServiceBackupInline)
-ServiceAdmin.list_display = (*ServiceAdmin.list_display, "provider")
-ServiceAdmin.list_filter = ("provider", *ServiceAdmin.list_filter)
+# The services list gains its provider and its backups, without rewriting ServiceAdmin (the
+# ignores: mypy reads each tuple's length as its type).
+ServiceAdmin.inlines = (*ServiceAdmin.inlines, ServiceBackupInline)  # type: ignore[assignment]
+ServiceAdmin.list_display = (*ServiceAdmin.list_display, "provider")  # type: ignore[assignment]
+ServiceAdmin.list_filter = ("provider", *ServiceAdmin.list_filter)  # type: ignore[assignment]
 ServiceAdmin.list_select_related = ("provider",)
 
 __all__ = ["ProviderAdmin", "ServiceBackupAdmin", "Service"]

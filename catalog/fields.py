@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 
 
-class ProviderForeignKey(models.ForeignKey):  # type: ignore[type-arg]
+class ProviderForeignKey(models.ForeignKey):
     """A provider foreign key that a row written without one gets at save (and bulk_create):
     the provider of its `fill_from` relation (an order's service), else the SIEULIKE_*
     provider. Not a `default`: a default is computed whenever an instance is built, and building

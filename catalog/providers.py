@@ -111,14 +111,17 @@ def provider_set_rate(
 
         ids = list(Service.objects.filter(provider_id=provider_id).values_list("pk", flat=True))
         changed = _write_services(service_ids=ids, change=convert, changed_by=changed_by)
-    logger.info("provider %s: rate %s -> %s, %s services repriced", provider.name, old, clean, changed)
+    logger.info(
+        "provider %s: rate %s -> %s, %s services repriced", provider.name, old, clean, changed
+    )
     return changed
 
 
 def provider_pause(*, provider_id: int, paused: bool = True) -> bool:
     """Pause (or resume) sending orders to a provider; its `when_paused` says whether its
     queued orders fail over to backups or wait. Returns whether anything changed."""
-    return bool(Provider.objects.filter(pk=provider_id).exclude(paused=paused).update(paused=paused))
+    changed = Provider.objects.filter(pk=provider_id).exclude(paused=paused).update(paused=paused)
+    return bool(changed)
 
 
 def provider_record_balance(*, provider_id: int, balance: Decimal) -> None:

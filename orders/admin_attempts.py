@@ -28,7 +28,7 @@ class ForwardAttemptInline(admin.TabularInline):
 
 
 OrderAdmin.inlines = [*OrderAdmin.inlines, ForwardAttemptInline]
-OrderAdmin.list_display = (*OrderAdmin.list_display, "provider")
-OrderAdmin.list_filter = ("provider", *OrderAdmin.list_filter)
-OrderAdmin.list_select_related = (*OrderAdmin.list_select_related, "provider")
-OrderAdmin.readonly_fields = (*OrderAdmin.readonly_fields, "provider", "placed_service")
+OrderAdmin.list_display = (*OrderAdmin.list_display, "provider")  # type: ignore[assignment]
+OrderAdmin.list_filter = ("provider", *OrderAdmin.list_filter)  # type: ignore[assignment]
+OrderAdmin.list_select_related = (*OrderAdmin.list_select_related, "provider")  # type: ignore[assignment]
+OrderAdmin.readonly_fields = (*OrderAdmin.readonly_fields, "provider", "placed_service")  # type: ignore[assignment]

@@ -10,9 +10,11 @@ answered "Insufficient balance".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
@@ -70,7 +72,7 @@ def provider_health(
     )
     rows = []
     for provider in providers if providers is not None else _providers():
-        row = calls.get(provider.pk, {})
+        row: Mapping[str, Any] = calls.get(provider.pk, {})
         n = row.get("n", 0)
         rows.append(
             ProviderHealth(
@@ -128,8 +130,8 @@ def staff_money_by_provider(
     }
     rows = []
     for provider in providers if providers is not None else _providers():
-        money = paid.get(provider.pk, {})
-        counts = charged.get(provider.pk, {})
+        money: Mapping[str, Any] = paid.get(provider.pk, {})
+        counts: Mapping[str, Any] = charged.get(provider.pk, {})
         cost = counts.get("cost") or ZERO
         rows.append(
             ProviderMoney(

@@ -79,7 +79,8 @@ def test_a_task_that_finds_a_sync_running_does_nothing(sandbox):
     sandbox.clear_calls()
 
     provider = running.provider_id
-    assert app.tasks["catalog.tasks.catalog_sync_provider_task"].delay(provider, "full").get() is None
+    one = app.tasks["catalog.tasks.catalog_sync_provider_task"]
+    assert one.delay(provider, "full").get() is None
     app.tasks["catalog.tasks.catalog_sync_task"].delay().get()
 
     assert list(SyncRun.objects.all()) == [running] and sandbox.calls == []

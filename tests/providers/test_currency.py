@@ -56,7 +56,9 @@ def test_a_new_rate_reprices_that_providers_services_and_no_other(two: Two) -> N
 
 def test_never_below_cost_holds_after_conversion(two: Two) -> None:
     # a fixed price that was safe at 25,000 VND per dollar ...
-    service_set_markup(service_ids=[two.backup.pk], markup_percent=None, fixed_rate=Decimal("27000"))
+    service_set_markup(
+        service_ids=[two.backup.pk], markup_percent=None, fixed_rate=Decimal("27000")
+    )
     assert Service.objects.get(pk=two.backup.pk).sell_rate == Decimal("27000.0000")
     # ... is below cost at 28,000: the rule raises it to cost plus the minimum margin (5 %)
     provider_set_rate(provider_id=two.backup.provider_id, rate="28000")

@@ -40,6 +40,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Provider {provider.name}: {provider.api_url}, key {provider.masked_key}, "
-                f"{provider.currency} at {provider.rate} (as of {provider.rate_as_of:%Y-%m-%d %H:%M})."
+                f"{provider.currency} at {provider.rate} "
+                f"(as of {provider.rate_as_of:%Y-%m-%d %H:%M})."
             )
         )

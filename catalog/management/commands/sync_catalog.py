@@ -44,14 +44,20 @@ class Command(BaseCommand):
         failures = []
         for provider in providers:
             try:
-                self._sync(kind, provider, allow_shrink=options["allow_shrink"], several=len(providers) > 1)
+                self._sync(
+                    kind,
+                    provider,
+                    allow_shrink=options["allow_shrink"],
+                    several=len(providers) > 1,
+                )
             except CommandError as exc:
                 # One provider failing never stops the others' syncs.
                 failures.append(str(exc))
                 if len(providers) > 1:
                     self.stderr.write(str(exc))
         if failures:
-            raise CommandError(failures[0] if len(failures) == 1 else f"{len(failures)} syncs failed.")
+            several = f"{len(failures)} syncs failed."
+            raise CommandError(failures[0] if len(failures) == 1 else several)
 
     def _sync(self, kind: str, provider: Provider, *, allow_shrink: bool, several: bool) -> None:
         prefix = f"{provider.name}: " if several else ""
@@ -59,13 +65,17 @@ class Command(BaseCommand):
             run = catalog_sync(kind=kind, allow_shrink=allow_shrink, provider=provider)
         except SyncAlreadyRunning as exc:
             raise CommandError(f"{prefix}Not synced: {exc}.") from None
-        balance = (
-            format_vnd(run.upstream_balance) if run.upstream_balance is not None else "unknown"
-        )
+        balance = "unknown"
+        if run.upstream_balance is not None:
+            balance = (
+                format_vnd(run.upstream_balance)
+                if provider.currency == "VND"
+                else f"{run.upstream_balance} {provider.currency}"
+            )
         if not run.ok:
             raise CommandError(
-                f"{prefix}{run.get_kind_display()} sync #{run.pk} failed, the catalog is unchanged: "
-                f"{run.message} (upstream balance: {balance})"
+                f"{prefix}{run.get_kind_display()} sync #{run.pk} failed, the catalog is "
+                f"unchanged: {run.message} (upstream balance: {balance})"
             )
         self.stdout.write(
             self.style.SUCCESS(

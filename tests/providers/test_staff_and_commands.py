@@ -62,7 +62,9 @@ def test_provider_add_refuses_bad_input_and_changes_nothing(
     db: None, args: list[str], error: str
 ) -> None:
     with pytest.raises(CommandError, match=error):
-        call_command("provider_add", "bad", "--url", "https://x.example/api/v2", "--key", "k", *args)
+        call_command(
+            "provider_add", "bad", "--url", "https://x.example/api/v2", "--key", "k", *args
+        )
     assert not Provider.objects.filter(name="bad").exists()
 
 

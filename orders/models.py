@@ -117,6 +117,9 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="order_state_idx"),
             models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),
+            # The poll's batches, per provider: `provider = ? AND state = placed AND id > ?`
+            # in id order (orders.services.orders_poll).
+            models.Index(fields=["provider", "state", "id"], name="order_provider_poll_idx"),
         ]
 
     def __str__(self) -> str:

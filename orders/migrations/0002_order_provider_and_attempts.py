@@ -85,4 +85,8 @@ class Migration(migrations.Migration):
             name='provider',
             field=catalog.fields.ProviderForeignKey(fill_from='service', on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='catalog.provider', verbose_name='provider'),
         ),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(fields=['provider', 'state', 'id'], name='order_provider_poll_idx'),
+        ),
     ]

@@ -153,3 +153,23 @@ def test_each_provider_has_its_own_sync_lock(two: Two) -> None:
     assert run.ok
     result = catalog_sync_all()
     assert result.skipped == ["usdshop"]
+
+
+def test_the_beat_polls_each_provider_in_its_own_task(two: Two) -> None:
+    from django.core.cache import cache
+
+    from orders.tasks import orders_poll_provider_task, orders_poll_task
+
+    at_vnd = two.place()
+    two.vnd_sandbox.set_balance("0")
+    at_usd = two.place()
+    two.vnd_sandbox.advance(DAY)
+    two.usd_sandbox.advance(DAY)
+    # a poll of the USD provider still running elsewhere: its next task skips, the other runs
+    cache.add(f"orders:poll:provider:{two.usd.pk}", 1)
+    assert orders_poll_task.delay().get() == sorted([two.vnd.pk, two.usd.pk])
+    at_vnd.refresh_from_db()
+    at_usd.refresh_from_db()
+    assert (at_vnd.state, at_usd.state) == (S.COMPLETED, S.PLACED)
+    cache.delete(f"orders:poll:provider:{two.usd.pk}")
+    assert orders_poll_provider_task.delay(two.usd.pk).get()["finished"] == 1

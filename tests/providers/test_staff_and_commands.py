@@ -196,3 +196,18 @@ def test_the_dashboard_shows_cost_and_profit_per_provider(admin_client: Client, 
         re.findall(r'data-provider="(\w+)".*?data-testid="provider-profit">([^<]+)<', html, re.S)
     )
     assert profits == {"sieulike": "900 ₫", "usdshop": "1.400 ₫"}
+
+
+def test_health_counts_answers_latency_and_out_of_funds(two: Two) -> None:
+    from panel.provider_report import provider_health
+
+    two.place()
+    two.vnd_sandbox.set_balance("0")
+    two.place()
+    health = {row.provider.name: row for row in provider_health()}
+    vnd, usd = health["sieulike"], health["usdshop"]
+    assert (vnd.attempts, vnd.placed, vnd.out_of_funds) == (2, 1, 1)
+    assert vnd.success_rate == Decimal("0.5")
+    assert (usd.attempts, usd.placed, usd.success_rate) == (1, 1, Decimal("1"))
+    assert vnd.latency_ms is not None and vnd.open_orders == 1 and usd.open_orders == 1
+    assert vnd.provider.last_out_of_funds_at is not None

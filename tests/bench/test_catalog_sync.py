@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import PricingSettings, Service
+from catalog.models import PricingSettings, Provider, Service
 from catalog.services import catalog_sync
 from panel.upstream.client import UpstreamClient
 from tests.factories import generated_catalog
@@ -34,6 +34,7 @@ def test_a_catalog_sync_takes_constant_queries_and_a_sync_with_nothing_changed_w
     catalog = generated_catalog(SIZE, start=1_000_000)
     sandbox.set_services(catalog)
     PricingSettings.load()
+    Provider.default()  # made once (from the settings), outside the measured syncs
     fetching = {"seconds": 0.0}
     services = UpstreamClient.services
 

@@ -661,3 +661,7 @@ class CustomerPricingAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # A rate changed alone still moves the rule's version (the API keys its cache on it).
         form.instance.save(update_fields=["updated_at"])
+
+
+# Providers and backups (issue 17) register themselves beside the services.
+from . import admin_providers  # noqa: E402, F401

@@ -120,14 +120,16 @@ def upstream_balance_status() -> BalanceStatus:
     by a sync), with the time it was read, against the warning threshold; the admin and the
     staff dashboard show it (below the threshold, orders start failing upstream)."""
     threshold = PricingSettings.load().upstream_balance_warning
-    last_sync = SyncRun.objects.order_by("-started_at", "-id").first()
+    # The SIEULIKE_* provider's; every provider's own is on the dashboard's providers table.
+    runs = SyncRun.objects.filter(provider__from_env=True)
+    last_sync = runs.order_by("-started_at", "-id").first()
     read = UpstreamBalance.objects.filter(balance__isnull=False).order_by("-checked_at", "-id")
     latest = read.first()
     balance, as_of = (latest.balance, latest.checked_at) if latest else (None, None)
     if latest is None:
         # Before the first check of its own: what the last sync read.
         synced = (
-            SyncRun.objects.filter(upstream_balance__isnull=False)
+            runs.filter(upstream_balance__isnull=False)
             .order_by("-started_at", "-id")
             .values_list("upstream_balance", "started_at")
             .first()

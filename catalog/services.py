@@ -36,7 +36,6 @@ from django.utils import timezone
 from panel.db import bulk_write
 from panel.money import quantize_money, quantize_rate
 from panel.upstream.client import UpstreamError, UpstreamService, UpstreamUnreachable
-from panel.upstream.conf import get_client
 
 from . import pricing
 from .mapping import platform_for, service_type_for, upstream_status_for
@@ -46,9 +45,11 @@ from .models import (
     PauseReason,
     PriceChange,
     PricingSettings,
+    Provider,
     Service,
     SyncRun,
 )
+from .upstreams import client_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -82,6 +83,7 @@ MIRRORED: Final = (
     "platform",
     "description",
     "cost_rate",
+    "upstream_rate",
     "min_quantity",
     "max_quantity",
     "dripfeed",
@@ -272,7 +274,9 @@ BIG_MAX = 2**63 - 1
 SMALL_MAX = 2**31 - 1
 
 
-def _mirror_values(entry: UpstreamService) -> dict[str, Any]:
+def _mirror_values(entry: UpstreamService, rate: Decimal = Decimal(1)) -> dict[str, Any]:
+    """The upstream's entry as Service fields; its price converted to the shop's currency at the
+    provider's `rate` (exactly, in Decimal, then rounded once) before any markup rule sees it."""
     category = _clean(entry.category, 255).strip()
     return {
         "name": _clean(entry.name, 500).strip(),
@@ -280,7 +284,8 @@ def _mirror_values(entry: UpstreamService) -> dict[str, Any]:
         "category": category,
         "platform": platform_for(category),
         "description": _clean(entry.description),
-        "cost_rate": quantize_rate(entry.rate),
+        "cost_rate": quantize_rate(entry.rate * rate),
+        "upstream_rate": quantize_rate(entry.rate),
         "min_quantity": entry.min,
         # Beyond 64 bits means "no limit" in practice; the column holds up to BIG_MAX.
         "max_quantity": min(entry.max, BIG_MAX),
@@ -294,7 +299,7 @@ def _mirror_values(entry: UpstreamService) -> dict[str, Any]:
     }
 
 
-def _unusable(entry: UpstreamService) -> str | None:
+def _unusable(entry: UpstreamService, rate: Decimal = Decimal(1)) -> str | None:
     """Why an entry cannot be mirrored as it is, or None. Such an entry counts as absent (an
     existing service is paused until the upstream fixes it): selling it could only go wrong."""
     if entry.service <= 0 or entry.service > BIG_MAX:
@@ -307,18 +312,18 @@ def _unusable(entry: UpstreamService) -> str | None:
         return f"min {entry.min} / max {entry.max}"
     if entry.days_refill < 0 or entry.avg_time_min < 0:
         return "a negative number of days or minutes"
-    if entry.rate > MAX_COST_RATE:
+    if entry.rate * rate > MAX_COST_RATE:
         return f"an unbelievable rate {entry.rate}"
     return None
 
 
 def _usable_by_id(
-    services: Sequence[UpstreamService], counts: _Counts
+    services: Sequence[UpstreamService], counts: _Counts, rate: Decimal = Decimal(1)
 ) -> dict[int, UpstreamService]:
     by_id: dict[int, UpstreamService] = {}
     skipped: list[str] = []
     for entry in services:
-        reason = _unusable(entry)
+        reason = _unusable(entry, rate)
         if reason is not None:
             skipped.append(f"{entry.service} ({reason})")
             continue
@@ -349,8 +354,15 @@ def _check_answer(
         )
 
 
-def _new_service(entry: UpstreamService, rules: _Rules, now: datetime) -> Service:
-    service = Service(upstream_id=entry.service, last_seen_at=now, **_mirror_values(entry))
+def _new_service(
+    entry: UpstreamService, rules: _Rules, now: datetime, provider: Provider
+) -> Service:
+    service = Service(
+        provider=provider,
+        upstream_id=entry.service,
+        last_seen_at=now,
+        **_mirror_values(entry, provider.rate),
+    )
     if rules.settings.new_service_policy == PricingSettings.NewServicePolicy.HOLD:
         service.listed = False
         service.pause_reason = PauseReason.REVIEW
@@ -368,8 +380,13 @@ def _apply(*, run: SyncRun, fetched: _Fetched, allow_shrink: bool) -> _Counts:
         raise _Superseded(f"sync run {run.pk} was closed while it fetched; not applied")
 
     counts = _Counts(notes=list(fetched.notes))
-    existing = {service.upstream_id: service for service in Service.objects.order_by()}
-    by_id = _usable_by_id(fetched.services, counts)
+    # Re-read under the lock: an exchange rate changed while we fetched is the one applied.
+    provider = Provider.objects.get(pk=run.provider_id)
+    existing = {
+        service.upstream_id: service
+        for service in Service.objects.filter(provider=provider).order_by()
+    }
+    by_id = _usable_by_id(fetched.services, counts, provider.rate)
     _check_answer(by_id=by_id, existing=existing, allow_shrink=allow_shrink)
     priority_only = run.kind == SyncRun.Kind.PRIORITY
 
@@ -380,12 +397,12 @@ def _apply(*, run: SyncRun, fetched: _Fetched, allow_shrink: bool) -> _Counts:
         if service is None:
             # New services wait for a full sync: the priority check only follows prices.
             if not priority_only:
-                new.append(_new_service(entry, rules, now))
+                new.append(_new_service(entry, rules, now, provider))
             continue
         if priority_only and not (service.priority or entry.priority):
             continue
         before = writer.snapshot(service)
-        for name, value in _mirror_values(entry).items():
+        for name, value in _mirror_values(entry, provider.rate).items():
             setattr(service, name, value)
         service.vanished = False
         _apply_price(service, rules)
@@ -420,6 +437,8 @@ def _apply(*, run: SyncRun, fetched: _Fetched, allow_shrink: bool) -> _Counts:
         restored=counts.restored,
         message="; ".join(counts.notes)[:5000],
     )
+    if fetched.balance is not None:
+        Provider.objects.filter(pk=provider.pk).update(balance=fetched.balance, balance_at=now)
     return counts
 
 
@@ -440,60 +459,76 @@ class _FetchFailed(Exception):
         self.balance = balance
 
 
-def _read_balance(client: Any, notes: list[str]) -> Decimal | None:
-    from .balance import currency_mismatch
+def _read_balance(client: Any, notes: list[str], provider: Provider) -> Decimal | None:
+    """Read the provider's balance for the sync's record. The staff dashboard's own reading
+    (`UpstreamBalance`, with its time) is kept for the SIEULIKE_* provider; every provider's
+    latest balance is on its row (`Provider.balance`, `balance_at`)."""
+    from .balance import currency_mismatch, expected_currency
     from .models import UpstreamBalance
+    from .providers import provider_record_balance
+
+    own_reading = provider.from_env
 
     try:
         answer = client.balance()
     except UpstreamError as exc:
         notes.append(f"balance unavailable: {exc}")
-        UpstreamBalance.objects.create(error=f"balance unavailable: {exc}"[:500])
+        if own_reading:
+            UpstreamBalance.objects.create(error=f"balance unavailable: {exc}"[:500])
         return None
-    problem = currency_mismatch(answer.currency)
+    problem = currency_mismatch(answer.currency, expected=expected_currency(provider))
     if problem is not None:
         notes.append(f"balance refused: {problem}")
-        UpstreamBalance.objects.create(currency=answer.currency[:10], error=problem[:500])
+        if own_reading:
+            UpstreamBalance.objects.create(currency=answer.currency[:10], error=problem[:500])
         return None
     balance = quantize_money(answer.balance)
-    UpstreamBalance.objects.create(balance=balance, currency=(answer.currency or "")[:10])
+    if own_reading:
+        UpstreamBalance.objects.create(balance=balance, currency=(answer.currency or "")[:10])
+    provider_record_balance(provider_id=provider.pk, balance=balance)
     return balance
 
 
-def _fetch() -> _Fetched:
-    """The upstream's catalog and balance. Raises _FetchFailed when the catalog is unavailable
+def _fetch(provider: Provider) -> _Fetched:
+    """The provider's catalog and balance. Raises _FetchFailed when the catalog is unavailable
     (with the balance when it could still be read); a missing balance only leaves a note."""
-    client = get_client()
+    client = client_for(provider)
     notes: list[str] = []
     try:
         services = client.services()
     except UpstreamError as exc:
         # Unreachable: a second call would only wait for the same timeout.
-        balance = None if isinstance(exc, UpstreamUnreachable) else _read_balance(client, notes)
+        balance = (
+            None
+            if isinstance(exc, UpstreamUnreachable)
+            else _read_balance(client, notes, provider)
+        )
         raise _FetchFailed(str(exc), balance=balance) from exc
-    from .balance import currency_mismatch
+    from .balance import currency_mismatch, expected_currency
 
+    want = expected_currency(provider)
     for entry in services:
-        # A price in another currency would be marked up as if it were đồng: refuse the answer.
-        if (problem := currency_mismatch(entry.currency)) is not None:
+        # A price in another currency would be converted at the wrong rate: refuse the answer.
+        if (problem := currency_mismatch(entry.currency, expected=want)) is not None:
             raise _FetchFailed(
                 f"UPSTREAM CURRENCY: services refused, nothing synced: service {entry.service}: "
                 f"{problem}",
-                balance=_read_balance(client, notes),
+                balance=_read_balance(client, notes, provider),
             )
-    return _Fetched(services=services, balance=_read_balance(client, notes), notes=notes)
+    return _Fetched(services=services, balance=_read_balance(client, notes, provider), notes=notes)
 
 
-def _sync_claim(*, kind: str) -> SyncRun:
+def _sync_claim(*, kind: str, provider: Provider) -> SyncRun:
     now = timezone.now()
-    SyncRun.objects.filter(finished_at__isnull=True, started_at__lt=now - STALE_SYNC_AFTER).update(
+    running = SyncRun.objects.filter(provider=provider, finished_at__isnull=True)
+    running.filter(started_at__lt=now - STALE_SYNC_AFTER).update(
         finished_at=now, ok=False, message="abandoned: its worker stopped before finishing"
     )
     try:
         with transaction.atomic():
-            return SyncRun.objects.create(kind=kind)
+            return SyncRun.objects.create(kind=kind, provider=provider)
     except IntegrityError:
-        raise SyncAlreadyRunning(SyncRun.objects.filter(finished_at__isnull=True).first()) from None
+        raise SyncAlreadyRunning(running.first()) from None
 
 
 def _sync_fail(run: SyncRun, *, reason: str, balance: Decimal | None = None) -> SyncRun:
@@ -505,22 +540,30 @@ def _sync_fail(run: SyncRun, *, reason: str, balance: Decimal | None = None) -> 
     return run
 
 
-def catalog_sync(*, kind: str = SyncRun.Kind.FULL, allow_shrink: bool = False) -> SyncRun:
-    """Mirror the upstream's catalog (kind "full") or follow the prices of priority services
-    (kind "priority"); return the finished run, successful or not.
+def catalog_sync(
+    *,
+    kind: str = SyncRun.Kind.FULL,
+    allow_shrink: bool = False,
+    provider: Provider | None = None,
+) -> SyncRun:
+    """Mirror one provider's catalog (kind "full") or follow the prices of its priority services
+    (kind "priority"); return the finished run, successful or not. Without `provider`, the
+    SIEULIKE_* provider (`catalog_sync_all` syncs every enabled one).
 
     The upstream has no per-service price endpoint, so the priority check also fetches the whole
     `services` list, and then writes only services that are priority (here or upstream): it
     creates nothing and pauses nothing, which stays the full sync's job.
 
-    Raises SyncAlreadyRunning, changing nothing, when another sync holds the lock.
+    Raises SyncAlreadyRunning, changing nothing, when another sync of the same provider holds
+    its lock (each provider has its own: one being down never blocks another's sync).
     """
     if kind not in SyncRun.Kind.values:
         raise ValueError(f"unknown sync kind {kind!r}")
-    run = _sync_claim(kind=kind)
+    provider = provider or Provider.default()
+    run = _sync_claim(kind=kind, provider=provider)
     started = time.monotonic()
     try:
-        fetched = _fetch()
+        fetched = _fetch(provider)
     except _FetchFailed as exc:
         return _sync_fail(run, reason=str(exc), balance=exc.balance)
     except BaseException as exc:
@@ -540,9 +583,10 @@ def catalog_sync(*, kind: str = SyncRun.Kind.FULL, allow_shrink: bool = False) -
         raise
 
     logger.info(
-        "catalog %s sync %s: %s created, %s updated, %s paused, %s restored in %.2fs",
+        "catalog %s sync %s of %s: %s created, %s updated, %s paused, %s restored in %.2fs",
         kind,
         run.pk,
+        provider.name,
         counts.created,
         counts.updated,
         counts.paused,

@@ -11,31 +11,49 @@ import logging
 
 from celery import shared_task
 
-from .models import SyncRun
+from .models import Provider, SyncRun
 from .services import SyncAlreadyRunning, catalog_sync
 
 logger = logging.getLogger(__name__)
 
 
-def _run(kind: str) -> int | None:
+def _run(kind: str, provider: Provider) -> int | None:
     try:
-        run = catalog_sync(kind=kind)
+        run = catalog_sync(kind=kind, provider=provider)
     except SyncAlreadyRunning as exc:
         logger.info("catalog %s sync skipped: %s", kind, exc)
         return None
     return run.pk
 
 
+def _fan_out(kind: str) -> list[int]:
+    # One task per provider (issue 17), each under that provider's own lock: a provider that is
+    # slow or down never delays another's sync.
+    Provider.default()
+    ids = list(Provider.objects.filter(enabled=True).order_by("pk").values_list("pk", flat=True))
+    for provider_id in ids:
+        catalog_sync_provider_task.delay(provider_id, kind)
+    return ids
+
+
 @shared_task(name="catalog.tasks.catalog_sync_task", ignore_result=True)
-def catalog_sync_task() -> int | None:
-    """The whole catalog: new, changed, vanished and returning services, and their prices."""
-    return _run(SyncRun.Kind.FULL)
+def catalog_sync_task() -> list[int]:
+    """The whole catalog of every provider: new, changed, vanished and returning services."""
+    return _fan_out(SyncRun.Kind.FULL)
 
 
 @shared_task(name="catalog.tasks.catalog_sync_priority_task", ignore_result=True)
-def catalog_sync_priority_task() -> int | None:
+def catalog_sync_priority_task() -> list[int]:
     """Prices of priority services, which the upstream says may change significantly."""
-    return _run(SyncRun.Kind.PRIORITY)
+    return _fan_out(SyncRun.Kind.PRIORITY)
+
+
+@shared_task(name="catalog.tasks.catalog_sync_provider_task", ignore_result=True)
+def catalog_sync_provider_task(provider_id: int, kind: str) -> int | None:
+    provider = Provider.objects.filter(pk=provider_id, enabled=True).first()
+    if provider is None:
+        return None
+    return _run(kind, provider)
 
 
 @shared_task(name="catalog.tasks.upstream_balance_refresh_task", ignore_result=True)

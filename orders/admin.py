@@ -428,3 +428,6 @@ class RefillRequestAdmin(_RequestAdmin):
 class CancelRequestAdmin(_RequestAdmin):
     list_display = ("id", "order", "customer", "state", "error", "created_at", "updated_at")
     readonly_fields = ("order", "state", "error", "created_at", "updated_at")
+
+# Where each order was sent, and every attempt (issue 17).
+from . import admin_attempts  # noqa: E402, F401

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from catalog.fields import ProviderForeignKey
 from panel.db import Digits
 
 MONEY: Digits = {"max_digits": 16, "decimal_places": 2}
@@ -59,9 +60,25 @@ class Order(models.Model):
     state = models.CharField(
         _("state"), max_length=20, choices=OrderState, default=OrderState.QUEUED
     )
-    upstream_id = models.PositiveBigIntegerField(
-        _("upstream order id"), null=True, blank=True, unique=True
+    # Where the order is sent (and, once placed, followed): its service's provider, or the
+    # provider of the backup it failed over to; `placed_service` is that backup (NULL: its own
+    # service). The customer's service, rate and charge never change with it.
+    provider = ProviderForeignKey(
+        "catalog.Provider",
+        on_delete=models.PROTECT,
+        related_name="orders",
+        fill_from="service",
+        verbose_name=_("provider"),
     )
+    placed_service = models.ForeignKey(
+        "catalog.Service",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("sent as service"),
+    )
+    upstream_id = models.PositiveBigIntegerField(_("upstream order id"), null=True, blank=True)
     upstream_status = models.CharField(_("upstream status"), max_length=50, blank=True)
     start_count = models.BigIntegerField(_("start count"), null=True, blank=True)
     remains = models.BigIntegerField(_("remains"), null=True, blank=True)
@@ -94,6 +111,10 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(charge__gt=0), name="order_charge_gt_0"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_gt_0"),
+            # Each provider numbers its orders itself: ids are unique per provider only.
+            models.UniqueConstraint(
+                fields=["provider", "upstream_id"], name="order_upstream_id_per_provider"
+            ),
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
@@ -103,6 +124,9 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="order_state_idx"),
             models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),
+            # The poll's batches, per provider: `provider = ? AND state = placed AND id > ?`
+            # in id order (orders.services.orders_poll).
+            models.Index(fields=["provider", "state", "id"], name="order_provider_poll_idx"),
         ]
 
     def __str__(self) -> str:
@@ -192,3 +216,36 @@ class CancelRequest(models.Model):
 
     def __str__(self) -> str:
         return f"cancel of #{self.order_id} ({self.state})"
+
+
+class ForwardAttempt(models.Model):
+    """One `add` call for an order: to which provider, as which service, what it answered and
+    how long it took. Written after the call, outside any transaction; read by the order's admin
+    page (every attempt and where it was placed) and by provider health."""
+
+    class Outcome(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        REFUSED = "refused", _("Refused")
+        OUT_OF_FUNDS = "out_of_funds", _("Out of funds")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        AMBIGUOUS = "ambiguous", _("No clear answer")
+        SKIPPED = "skipped", _("Skipped: provider paused")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
+    provider = models.ForeignKey(
+        "catalog.Provider", on_delete=models.PROTECT, related_name="attempts"
+    )
+    service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome)
+    answer = models.CharField(_("answer"), max_length=500, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("forward attempt")
+        verbose_name_plural = _("forward attempts")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["provider", "-at"], name="attempt_provider_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} -> {self.provider_id}: {self.outcome}"

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -31,11 +32,13 @@ from django.utils import timezone
 
 from billing.referrals import commission_on_order_end
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
-from catalog.balance import currency_mismatch
-from catalog.models import Service, ServiceType
+from catalog.balance import currency_mismatch, expected_currency
+from catalog.models import Provider, Service, ServiceType
+from catalog.providers import provider_note_out_of_funds, provider_record_balance
 from catalog.selectors import customer_price_for
+from catalog.upstreams import client_for
 from panel.db import bulk_write
-from panel.money import ZERO, charge_for, format_vnd
+from panel.money import ZERO, charge_for, format_vnd, quantize_money
 from panel.upstream.client import (
     OrderStatus,
     UpstreamClient,
@@ -43,9 +46,8 @@ from panel.upstream.client import (
     UpstreamRejected,
     UpstreamUnreachable,
 )
-from panel.upstream.conf import get_client
 
-from . import attention, guards, rules
+from . import attention, failover, guards, rules
 from .cancel_outcome import cancel_if_asked, cancel_requests_close
 from .errors import (
     REASON_BY_SHOP,
@@ -55,7 +57,15 @@ from .errors import (
     REASON_UNREACHABLE,
     OrderRejected,
 )
-from .models import CancelRequest, Order, OrderEvent, OrderKind, OrderState, RefillRequest
+from .models import (
+    CancelRequest,
+    ForwardAttempt,
+    Order,
+    OrderEvent,
+    OrderKind,
+    OrderState,
+    RefillRequest,
+)
 from .policy import OPEN_REFILL_STATES, cancel_refusal, refill_refusal
 from .poll_packing import packed_statuses
 from .states import FINAL_STATES, order_transition
@@ -66,6 +76,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 S = OrderState
+FA = ForwardAttempt.Outcome
 R = RefillRequest.State
 C = CancelRequest.State
 
@@ -82,8 +93,10 @@ REQUEST_SENDING_TIMEOUT = timedelta(minutes=10)
 MASS_MAX_LINES = 100
 
 
-def _client() -> UpstreamClient:
-    return get_client()
+def _provider_ids(queryset: Any, field: str = "provider_id") -> list[int]:
+    """The providers the rows of `queryset` belong to: every call after placing goes to the
+    order's own provider, batched per provider (see orders_poll)."""
+    return sorted(set(queryset.order_by().values_list(field, flat=True).distinct()))
 
 
 # =============================================================================== placing
@@ -277,6 +290,8 @@ def order_place(
             order = Order.objects.create(
                 user=user,
                 service=checked.service,
+                # Sent to the service's own provider first (orders.failover may move it).
+                provider_id=checked.service.provider_id,
                 kind=checked.kind,
                 link=checked.link,
                 quantity=checked.quantity,
@@ -411,7 +426,8 @@ def _enqueue_notify(order_id: int) -> None:
 
 def _send(client: UpstreamClient, order: Order) -> int:
     """One add call, the right one for the order's kind."""
-    service = order.service.upstream_id
+    # The service it is sent as: its own, or the backup it failed over to.
+    service = failover.sent_service(order).upstream_id
     if order.kind == OrderKind.CUSTOM_COMMENTS:
         return client.add_comments(service=service, link=order.link, comments=order.comments)
     if order.kind == OrderKind.DRIPFEED:
@@ -436,7 +452,11 @@ def order_forward(*, order_id: int) -> str:
     a crash during the call leaves a visible `sending` row (the sweep holds it for review)
     instead of a queued order that would be sent a second time.
     """
-    order = Order.objects.select_related("service").filter(pk=order_id).first()
+    order = (
+        Order.objects.select_related("service", "placed_service", "provider")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None or order.state != S.QUEUED:
         return "skipped"
     if cancel_if_asked(order):
@@ -446,8 +466,10 @@ def order_forward(*, order_id: int) -> str:
     now = timezone.now()
     if order.next_attempt_at is not None and order.next_attempt_at > now:
         return "not_due"
+    if not order.provider.usable:
+        return _forward_provider_paused(order)
     # Built before the claim: a misconfigured client must leave the order queued, untouched.
-    client = _client()
+    client = client_for(order.provider)
     attempts = order.send_attempts + 1
     claimed = order_transition(
         order=order,
@@ -458,11 +480,34 @@ def order_forward(*, order_id: int) -> str:
     if not claimed:
         return "skipped"  # another worker (or a redelivered task) has it
 
+    started = time.monotonic()
     try:
         upstream_id = _send(client, order)
     except UpstreamRejected as exc:
+        out_of_funds = rules.is_upstream_out_of_funds(exc.message)
+        failover.record_attempt(
+            order,
+            outcome=FA.OUT_OF_FUNDS if out_of_funds else FA.REFUSED,
+            answer=exc.message,
+            started=started,
+        )
+        if out_of_funds:
+            provider_note_out_of_funds(provider_id=order.provider_id)
+        # Refused before being accepted: provably not bought there, so a backup may take it.
+        if failover.refusal_allows_failover(exc.message) and failover.move_to_backup(
+            order, reason=f"{order.provider.name} refused: {exc.message}"
+        ):
+            return order_forward(order_id=order.pk)
         return _forward_rejected(order, exc.message)
     except UpstreamUnreachable as exc:
+        failover.record_attempt(order, outcome=FA.UNREACHABLE, answer=str(exc), started=started)
+        if order.send_attempts >= settings.PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS and (
+            failover.move_to_backup(
+                order,
+                reason=f"{order.provider.name} unreachable {order.send_attempts} times",
+            )
+        ):
+            return order_forward(order_id=order.pk)
         return _forward_unreachable(order, str(exc))
     except ValueError as exc:
         # The client refuses bad arguments before sending anything: provably never sent.
@@ -477,13 +522,42 @@ def order_forward(*, order_id: int) -> str:
         return "failed"
     except Exception as exc:
         # UpstreamAmbiguous, or anything unexpected once the request may have left: the
-        # upstream may have placed it, so it is never sent again without a person deciding.
+        # upstream may have placed it, so it is never sent again (nor to a backup) without a
+        # person deciding.
+        failover.record_attempt(order, outcome=FA.AMBIGUOUS, answer=str(exc), started=started)
         logger.error(
             "order %s: the upstream may have placed it (%s); held for review", order.pk, exc
         )
         order_transition(order=order, to=S.REVIEW, reason=f"no clear answer: {exc}")
         return "review"
+    failover.record_attempt(
+        order, outcome=FA.PLACED, answer=f"order {upstream_id}", started=started
+    )
     return _forward_placed(order, upstream_id)
+
+
+# A paused provider's orders that wait are looked at again after this long.
+PAUSED_RETRY = timedelta(minutes=5)
+
+
+def _forward_provider_paused(order: Order) -> str:
+    """The order's provider is paused (or disabled): its orders fail over, or wait, as the
+    provider says. Nothing was sent, so a backup is always safe here."""
+    name = order.provider.name
+    if order.provider.when_paused == Provider.WhenPaused.FAILOVER and failover.next_backup(order):
+        if not order_transition(
+            order=order, to=S.SENDING, reason=f"{name} is paused: moving to a backup"
+        ):
+            return "skipped"
+        failover.record_attempt(order, outcome=FA.SKIPPED, answer=f"{name} is paused")
+        if failover.move_to_backup(order, reason=f"{name} is paused"):
+            return order_forward(order_id=order.pk)
+        # The backup became unusable in between: back in the queue, untouched.
+        order_transition(order=order, to=S.QUEUED, reason=f"{name} is paused; no backup")
+    Order.objects.filter(pk=order.pk, state=S.QUEUED).update(
+        next_attempt_at=timezone.now() + PAUSED_RETRY
+    )
+    return "provider_paused"
 
 
 def _forward_placed(order: Order, upstream_id: int) -> str:
@@ -671,24 +745,37 @@ def orders_sweep(
 
 
 def _release_funded(result: SweepResult) -> list[int]:
+    """Per provider: one balance call, and the oldest waiting orders it covers are released."""
+    waiting = Order.objects.filter(state=S.QUEUED, waiting_for_funds=True)
+    released: list[int] = []
+    for provider_id in _provider_ids(waiting):
+        released += _release_funded_at(result, provider_id)
+    return released
+
+
+def _release_funded_at(result: SweepResult, provider_id: int) -> list[int]:
+    provider = Provider.objects.get(pk=provider_id)
     waiting = list(
-        Order.objects.filter(state=S.QUEUED, waiting_for_funds=True)
-        .select_related("service")
+        Order.objects.filter(state=S.QUEUED, waiting_for_funds=True, provider_id=provider_id)
+        .select_related("service", "placed_service")
         .order_by("pk")[:500]
     )
     if not waiting:
         return []
     try:
-        balance = _client().balance().balance
+        balance = client_for(provider).balance().balance
     except UpstreamError as exc:
-        logger.warning("upstream balance check failed; orders keep waiting: %s", exc)
+        logger.warning("%s balance check failed; orders keep waiting: %s", provider.name, exc)
         return []
+    provider_record_balance(provider_id=provider_id, balance=balance)
+    # In the provider's currency; the costs below are in the shop's, hence the rate.
+    balance = balance * provider.rate
     result.upstream_balance = balance
     covered, left = [], balance
     for order in waiting:
         # The shop's cost at today's catalog price: an estimate, and a wrong one only means
         # another "Insufficient balance" and another wait, never a lost order.
-        need = charge_for(order.service.cost_rate, order.total_quantity)
+        need = charge_for(failover.sent_service(order).cost_rate, order.total_quantity)
         if need > left:
             break
         covered.append(order.pk)
@@ -727,7 +814,7 @@ _POLLED = (
 _VIP_FIELDS = ("daily_post_limit", "daily_progress", "days_left", "total_posts", "completed_posts")
 
 
-def orders_poll(*, batch_size: int = 200) -> PollResult:
+def orders_poll(*, batch_size: int = 200, provider_id: int | None = None) -> PollResult:
     """Follow every placed order, `batch_size` per page, the ids packed into `status` calls of
     exactly 200 (drip-feed runs included: see orders/poll_packing.py).
 
@@ -738,16 +825,31 @@ def orders_poll(*, batch_size: int = 200) -> PollResult:
     order once). An order whose call fails changes nothing and is asked again next cycle. An
     order the answers cannot decide about is held, and after the attention bound goes to a
     person (orders/attention.py).
+
+    Pages are per provider (each order is followed where it was placed), so a cycle makes
+    the sum over providers of ceil(n / 200) status calls. Without `provider_id`, every provider
+    in turn; the beat runs one task per provider instead (see orders.tasks).
     """
+    if provider_id is None:
+        result = PollResult()
+        placed = Order.objects.filter(state=S.PLACED, upstream_id__isnull=False)
+        for each in _provider_ids(placed):
+            _add_counts(result, orders_poll(batch_size=batch_size, provider_id=each))
+        return result
     result = PollResult()
-    client = _client()
+    provider = Provider.objects.get(pk=provider_id)
+    client = client_for(provider)
+    currency = expected_currency(provider)
 
     def pages() -> Iterator[list[Order]]:
         last_pk = 0
         while True:
             page = list(
                 Order.objects.filter(
-                    state=S.PLACED, upstream_id__isnull=False, pk__gt=last_pk
+                    state=S.PLACED,
+                    upstream_id__isnull=False,
+                    provider_id=provider_id,
+                    pk__gt=last_pk,
                 ).order_by("pk")[:batch_size]
             )
             if not page:
@@ -761,8 +863,33 @@ def orders_poll(*, batch_size: int = 200) -> PollResult:
         pages(), ids_of=_status_ids, call=client.statuses, size=client.STATUS_BATCH
     ):
         result.failed_batches += packed.failed_calls
-        _poll_batch(client, packed.items, packed.answers, packed.failed, result)
+        _poll_batch(
+            client,
+            packed.items,
+            packed.answers,
+            packed.failed,
+            result,
+            rate=provider.rate,
+            currency=currency,
+        )
     return result
+
+
+def _add_counts(total: Any, part: Any) -> None:
+    for name, value in vars(part).items():
+        setattr(total, name, getattr(total, name) + value)
+
+
+def _in_shop_currency(answers: dict[int, OrderStatus], rate: Decimal) -> dict[int, OrderStatus]:
+    """The provider's charges converted to the shop's currency (what `Order.cost` holds)."""
+    if rate == 1:
+        return answers
+    return {
+        key: replace(answer, charge=quantize_money(answer.charge * rate))
+        if answer.charge is not None
+        else answer
+        for key, answer in answers.items()
+    }
 
 
 def _status_ids(order: Order) -> list[int]:
@@ -779,9 +906,13 @@ def _poll_batch(
     answers: dict[int, OrderStatus],
     failed: set[int],
     result: PollResult,
+    *,
+    rate: Decimal = Decimal(1),
+    currency: str | None = None,
 ) -> None:
     batch = [order for order in batch if not failed.intersection(_status_ids(order))]
     answers, unsure = _with_new_children(client, batch, answers)
+    answers = _in_shop_currency(answers, rate)
 
     now = timezone.now()
     still_open: list[Order] = []
@@ -830,7 +961,7 @@ def _poll_batch(
             logger.warning("order %s: unreadable upstream fields: %s", order.pk, answer.unreadable)
             if any(field.startswith("charge") for field in answer.unreadable):
                 order.cost = None  # what the upstream charges changes over time: now unknown
-        if (problem := currency_mismatch(answer.currency)) is not None:
+        if (problem := currency_mismatch(answer.currency, expected=currency)) is not None:
             logger.error("UPSTREAM CURRENCY: order %s: cost not recorded: %s", order.pk, problem)
             answer = dataclasses.replace(answer, charge=None)
             order.cost = None
@@ -1130,12 +1261,13 @@ class RequestsResult:
     failed_calls: int = 0
 
 
-def requests_cycle(*, batch_size: int = 100) -> RequestsResult:
-    """Forward refill and cancel requests in batches of 100, then follow refill statuses."""
+def requests_cycle(*, batch_size: int = 100, provider_id: int | None = None) -> RequestsResult:
+    """Forward refill and cancel requests in batches of 100, then follow refill statuses (at
+    every provider, or at `provider_id` only)."""
     result = RequestsResult()
-    refills_forward(result=result, batch_size=batch_size)
-    cancels_forward(result=result, batch_size=batch_size)
-    refills_poll(result=result, batch_size=batch_size)
+    refills_forward(result=result, batch_size=batch_size, provider_id=provider_id)
+    cancels_forward(result=result, batch_size=batch_size, provider_id=provider_id)
+    refills_poll(result=result, batch_size=batch_size, provider_id=provider_id)
     return result
 
 
@@ -1207,16 +1339,21 @@ def _claimed_batches(
 
 
 def refills_forward(
-    *, result: RequestsResult | None = None, batch_size: int = 100
+    *, result: RequestsResult | None = None, batch_size: int = 100, provider_id: int | None = None
 ) -> RequestsResult:
     result = result or RequestsResult()
     now = timezone.now()
     _release_stale_claims(RefillRequest, now=now)
     query = RefillRequest.objects.filter(state=R.REQUESTED, order__upstream_id__isnull=False)
+    if provider_id is None:  # each provider's batches go to it (see orders_poll)
+        for each in _provider_ids(query, "order__provider_id"):
+            refills_forward(result=result, batch_size=batch_size, provider_id=each)
+        return result
+    query = query.filter(order__provider_id=provider_id)
     for requests, by_upstream, answers in _claimed_batches(
         RefillRequest,
         query,
-        send=_client().refills,
+        send=client_for(provider_id).refills,
         what="refill",
         result=result,
         batch_size=batch_size,
@@ -1260,7 +1397,7 @@ def _squash(text: str | None) -> str:
 
 
 def cancels_forward(
-    *, result: RequestsResult | None = None, batch_size: int = 100
+    *, result: RequestsResult | None = None, batch_size: int = 100, provider_id: int | None = None
 ) -> RequestsResult:
     result = result or RequestsResult()
     now = timezone.now()
@@ -1272,10 +1409,15 @@ def cancels_forward(
     query = CancelRequest.objects.filter(
         state=C.REQUESTED, order__state=S.PLACED, order__upstream_id__isnull=False
     )
+    if provider_id is None:  # each provider's batches go to it (see orders_poll)
+        for each in _provider_ids(query, "order__provider_id"):
+            cancels_forward(result=result, batch_size=batch_size, provider_id=each)
+        return result
+    query = query.filter(order__provider_id=provider_id)
     for requests, by_upstream, answers in _claimed_batches(
         CancelRequest,
         query,
-        send=_client().cancels,
+        send=client_for(provider_id).cancels,
         what="cancel",
         result=result,
         batch_size=batch_size,
@@ -1302,18 +1444,25 @@ def cancels_forward(
     return result
 
 
-def refills_poll(*, result: RequestsResult | None = None, batch_size: int = 100) -> RequestsResult:
-    """Follow open refills with refill_status, 100 per call."""
+def refills_poll(
+    *, result: RequestsResult | None = None, batch_size: int = 100, provider_id: int | None = None
+) -> RequestsResult:
+    """Follow open refills with refill_status, 100 per call, at each order's provider."""
     result = result or RequestsResult()
-    client = _client()
+    open_refills = RefillRequest.objects.filter(
+        state__in=[R.PENDING, R.IN_PROGRESS], upstream_refill_id__isnull=False
+    )
+    if provider_id is None:
+        for each in _provider_ids(open_refills, "order__provider_id"):
+            refills_poll(result=result, batch_size=batch_size, provider_id=each)
+        return result
+    client = client_for(provider_id)
     last_pk = 0
     while True:
         batch = list(
-            RefillRequest.objects.filter(
-                state__in=[R.PENDING, R.IN_PROGRESS],
-                upstream_refill_id__isnull=False,
-                pk__gt=last_pk,
-            ).order_by("pk")[:batch_size]
+            open_refills.filter(order__provider_id=provider_id, pk__gt=last_pk).order_by("pk")[
+                :batch_size
+            ]
         )
         if not batch:
             return result

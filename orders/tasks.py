@@ -11,8 +11,11 @@ from dataclasses import asdict
 from typing import Any
 
 from celery import shared_task
+from django.core.cache import cache
+from django.db.models import Q
 
 from . import services
+from .models import Order, OrderState
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +38,65 @@ def orders_sweep_task() -> dict[str, Any]:
     }
 
 
+# Each provider is polled by its own task (issue 17): a provider that answers slowly holds one
+# worker slot for its own orders while the others' polls run beside it. The tasks expire before
+# the next beat tick, so a backlog never piles up behind a provider that is down, and a
+# provider's task already running makes the next one skip (a cache flag; a duplicate poll would
+# only be wasted work, never a wrong answer).
+PER_PROVIDER_EXPIRES = 110  # seconds: under the 120 s beat interval
+
+
+def _fan_out(task: Any, queryset: Any) -> list[int]:
+    provider_ids = services._provider_ids(queryset)
+    for provider_id in provider_ids:
+        task.apply_async(args=(provider_id,), expires=PER_PROVIDER_EXPIRES)
+    return provider_ids
+
+
+def _once_per_provider(kind: str, provider_id: int, run: Any) -> dict[str, int]:
+    key = f"orders:{kind}:provider:{provider_id}"
+    if not cache.add(key, 1, timeout=PER_PROVIDER_EXPIRES * 5):
+        logger.info("%s at provider %s is still running; skipped", kind, provider_id)
+        return {}
+    try:
+        return asdict(run())
+    finally:
+        cache.delete(key)
+
+
 @shared_task(name="orders.tasks.orders_poll_task")
-def orders_poll_task() -> dict[str, int]:
-    return asdict(services.orders_poll())
+def orders_poll_task() -> list[int]:
+    """One poll task per provider with placed orders."""
+    return _fan_out(
+        orders_poll_provider_task,
+        Order.objects.filter(state=OrderState.PLACED, upstream_id__isnull=False),
+    )
+
+
+@shared_task(name="orders.tasks.orders_poll_provider_task")
+def orders_poll_provider_task(provider_id: int) -> dict[str, int]:
+    return _once_per_provider(
+        "poll", provider_id, lambda: services.orders_poll(provider_id=provider_id)
+    )
 
 
 @shared_task(name="orders.tasks.requests_cycle_task")
-def requests_cycle_task() -> dict[str, int]:
-    return asdict(services.requests_cycle())
+def requests_cycle_task() -> list[int]:
+    """One refill/cancel task per provider with orders placed there."""
+    return _fan_out(
+        requests_cycle_provider_task,
+        Order.objects.filter(upstream_id__isnull=False).filter(
+            Q(refills__state__in=["requested", "pending", "in_progress"])
+            | Q(cancels__state="requested")
+        ),
+    )
+
+
+@shared_task(name="orders.tasks.requests_cycle_provider_task")
+def requests_cycle_provider_task(provider_id: int) -> dict[str, int]:
+    return _once_per_provider(
+        "requests", provider_id, lambda: services.requests_cycle(provider_id=provider_id)
+    )
 
 
 @shared_task(name="orders.tasks.order_notify_task")

@@ -304,6 +304,16 @@ ORDER_ATTENTION_AFTER_MINUTES = env.int("ORDER_ATTENTION_AFTER_MINUTES", default
 if ORDER_ATTENTION_AFTER_MINUTES < 1:
     raise ImproperlyConfigured("ORDER_ATTENTION_AFTER_MINUTES must be at least 1.")
 
+# Providers (issue 17). The provider SIEULIKE_* names is kept under this name; others are added
+# with `provider_add` or in the admin. An order whose provider could not be reached this many
+# times in a row (the request provably never accepted) moves to its service's next backup.
+SIEULIKE_PROVIDER_NAME = "sieulike"
+PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS = env.int(
+    "PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS", default=3
+)
+if PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS < 1:
+    raise ImproperlyConfigured("PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS must be at least 1.")
+
 # The shop's bank account, shown on the top-up page with a VietQR code.
 SHOP_BANK_BIN = env.str("SHOP_BANK_BIN", default="970436")
 SHOP_BANK_NAME = env.str("SHOP_BANK_NAME", default="Vietcombank")

@@ -37,9 +37,11 @@ from billing.models import (
     TopUpRequest,
     Wallet,
 )
+from catalog.models import Provider
 from catalog.selectors import services_flagged, upstream_balance_status
 from orders.models import CancelRequest, Order, OrderState, RefillRequest
 from panel.money import ZERO, format_vnd
+from panel.provider_report import provider_health, staff_money_by_provider
 from support.selectors import staff_ticket_counts
 
 DAYS = 30
@@ -390,6 +392,15 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
     balance = upstream_balance_status()
     flagged = list(services_flagged()[: FLAGGED_SHOWN + 1])
     owed = Wallet.objects.aggregate(total=Sum("balance"))["total"] or ZERO
+    providers = list(Provider.objects.order_by("-from_env", "name"))
+    since = _day_start(timezone.localdate() - timedelta(days=DAYS - 1))
+    provider_rows = list(
+        zip(
+            provider_health(providers=providers),
+            staff_money_by_provider(since=since, providers=providers),
+            strict=True,
+        )
+    )
     return render(
         request,
         "staff/dashboard.html",
@@ -406,6 +417,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "flagged_url": reverse("admin:catalog_service_changelist") + "?flagged__exact=1",
             "tickets": staff_ticket_counts(),
             "days": DAYS,
+            "providers": provider_rows,
         },
     )
 

@@ -310,8 +310,10 @@ class Sandbox:
         balance: Decimal = DEFAULT_BALANCE,
         services: Iterable[Mapping[str, Any]] | None = None,
         time_scale: float = 0.0,
+        currency: str = CURRENCY,
     ) -> None:
         self.key = key
+        self.currency = currency  # issue 17: a second sandbox plays a provider billing in USD
         self._initial_balance = Decimal(balance)
         self._initial_services = [
             dict(entry) for entry in (services if services is not None else CATALOG)
@@ -1554,6 +1556,13 @@ def main(argv: list[str] | None = None) -> None:
         help="simulated seconds per real second (0 freezes the clock; 60 = a minute a second)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--currency", default=CURRENCY, help="the currency it bills in")
+    parser.add_argument(
+        "--catalog",
+        choices=["main", "usd-demo"],
+        default="main",
+        help="usd-demo: the small USD catalog of the second demo provider (issue 17)",
+    )
     parser.add_argument(
         "--state",
         default=None,
@@ -1562,7 +1571,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    sandbox = Sandbox(key=args.key, balance=Decimal(args.balance), time_scale=args.time_scale)
+    services = None
+    if args.catalog == "usd-demo":
+        from .sandbox_demo import USD_CATALOG
+
+        services = USD_CATALOG
+    sandbox = Sandbox(
+        key=args.key,
+        balance=Decimal(args.balance),
+        time_scale=args.time_scale,
+        currency=args.currency,
+        services=services,
+    )
     if args.state:
         from .sandbox_state import sandbox_load
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import PricingSettings, Service
+from catalog.models import PricingSettings, Provider, Service
 from catalog.services import catalog_sync
 from panel.upstream.client import UpstreamClient
 from tests.factories import generated_catalog
@@ -20,10 +20,10 @@ from .results import FULL, REPORT
 pytestmark = pytest.mark.bench
 
 SIZE = 5000 if FULL else 500
-# The catalog's own test holds a sync to at most 15 queries whatever the size. The times are
+# The catalog's own test holds a sync to at most 17 queries whatever the size. The times are
 # ceilings about 10x what a 2-core VM measured at full size (0.46 s, 0.15 s, 0.30 s): only a
 # pathological change breaks them (a query per service, a quadratic loop).
-MAX_QUERIES = 15
+MAX_QUERIES = 17
 MAX_SECONDS = {"first": 5.0, "unchanged": 2.0, "repriced": 3.0}
 
 
@@ -34,6 +34,7 @@ def test_a_catalog_sync_takes_constant_queries_and_a_sync_with_nothing_changed_w
     catalog = generated_catalog(SIZE, start=1_000_000)
     sandbox.set_services(catalog)
     PricingSettings.load()
+    Provider.default()  # made once (from the settings), outside the measured syncs
     fetching = {"seconds": 0.0}
     services = UpstreamClient.services
 

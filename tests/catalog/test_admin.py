@@ -81,6 +81,8 @@ def test_saving_a_service_markup_reprices_it_and_records_who(staff, admin_user):
             "fixed_rate": "",
             "changes-TOTAL_FORMS": "0",
             "changes-INITIAL_FORMS": "0",
+            "backups-TOTAL_FORMS": "0",
+            "backups-INITIAL_FORMS": "0",
         },
     )
 
@@ -108,6 +110,8 @@ def test_the_admin_cannot_type_a_sell_rate_or_delete_a_service(staff):
             "fixed_rate": "",
             "changes-TOTAL_FORMS": "0",
             "changes-INITIAL_FORMS": "0",
+            "backups-TOTAL_FORMS": "0",
+            "backups-INITIAL_FORMS": "0",
         },
     )
     response = staff.get(reverse("admin:catalog_service_delete", args=[service.pk]))

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog import tasks  # noqa: F401 - registers the tasks, as the worker's autodiscovery does
-from catalog.models import Service, SyncRun
+from catalog.models import Provider, Service, SyncRun
 from panel.celery import app
 
 pytestmark = pytest.mark.django_db
@@ -68,15 +68,19 @@ def test_the_command_applies_a_large_shrink_only_when_allowed(sandbox):
 def test_the_tasks_named_by_the_beat_schedule_run_their_sync(sandbox, task_name, kind):
     assert task_name in {entry["task"] for entry in app.conf.beat_schedule.values()}
 
-    run_id = app.tasks[task_name].delay().get()
+    # one task per enabled provider (here only the SIEULIKE_* one), each running its sync
+    assert app.tasks[task_name].delay().get() == [Provider.default().pk]
 
-    assert SyncRun.objects.get(pk=run_id).kind == kind
+    assert SyncRun.objects.get().kind == kind
 
 
 def test_a_task_that_finds_a_sync_running_does_nothing(sandbox):
     running = SyncRun.objects.create(kind=SyncRun.Kind.FULL)
     sandbox.clear_calls()
 
-    assert app.tasks["catalog.tasks.catalog_sync_task"].delay().get() is None
+    provider = running.provider_id
+    one = app.tasks["catalog.tasks.catalog_sync_provider_task"]
+    assert one.delay(provider, "full").get() is None
+    app.tasks["catalog.tasks.catalog_sync_task"].delay().get()
 
     assert list(SyncRun.objects.all()) == [running] and sandbox.calls == []

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog import services as catalog_services
-from catalog.models import Service, SyncRun
+from catalog.models import Provider, Service, SyncRun
 from catalog.services import STALE_SYNC_AFTER, SyncAlreadyRunning, catalog_sync
 
 
@@ -64,8 +64,8 @@ def test_a_sync_closed_as_abandoned_while_it_fetched_does_not_apply(sandbox, mon
     # given a sync whose run is closed (by a reaper) while it waits on the upstream
     real_fetch = catalog_services._fetch
 
-    def slow_fetch():
-        fetched = real_fetch()
+    def slow_fetch(provider):
+        fetched = real_fetch(provider)
         SyncRun.objects.filter(finished_at__isnull=True).update(
             finished_at=timezone.now(), message="abandoned: test"
         )
@@ -103,8 +103,8 @@ def test_two_syncs_at_once_in_two_connections_only_one_runs(sandbox, monkeypatch
     fetching, release = threading.Event(), threading.Event()
     real_fetch = catalog_services._fetch
 
-    def held_fetch():
-        fetched = real_fetch()
+    def held_fetch(provider):
+        fetched = real_fetch(provider)
         fetching.set()
         assert release.wait(10)
         return fetched
@@ -139,6 +139,7 @@ def test_two_syncs_at_once_in_two_connections_only_one_runs(sandbox, monkeypatch
 def test_simultaneous_claims_let_exactly_one_through():
     # given eight workers claiming at the same instant
     barrier = threading.Barrier(8)
+    provider = Provider.default()
     outcomes: list[str] = []
     lock = threading.Lock()
 
@@ -146,7 +147,7 @@ def test_simultaneous_claims_let_exactly_one_through():
         try:
             barrier.wait(5)
             try:
-                catalog_services._sync_claim(kind=SyncRun.Kind.FULL)
+                catalog_services._sync_claim(kind=SyncRun.Kind.FULL, provider=provider)
                 outcome = "claimed"
             except SyncAlreadyRunning:
                 outcome = "refused"

@@ -43,6 +43,9 @@ from catalog.models import (
     CustomerPricing,
     PriceChange,
     PricingSettings,
+    Provider,
+    Service,
+    ServiceBackup,
     SyncRun,
 )
 from content.models import Announcement, AnnouncementDismissal, ContactDetails, FaqEntry, Page
@@ -189,6 +192,23 @@ REFERRAL_LINK = {"billing:referral_visit"}
 # (see test_the_referral_pages_are_the_customers_own).
 OWN_PAGES = {"billing:referrals": "GET", "billing:commission_move": "POST"}
 
+
+
+def _a_backup(service: Any) -> ServiceBackup:
+    other, _created = Provider.objects.get_or_create(
+        name="other", defaults={"api_url": "https://other.example/api/v2", "api_key": "k" * 12}
+    )
+    backup = Service.objects.create(
+        **{
+            field.name: getattr(service, field.name)
+            for field in Service._meta.concrete_fields
+            if field.name not in ("id", "provider", "created_at", "updated_at")
+        },
+        provider=other,
+    )
+    return ServiceBackup.objects.create(service=service, backup=backup)
+
+
 # Every model in the admin, and how to get one object of it that concerns customer A (or, for
 # shop-wide rows, any one). Its change, delete and history pages, and the unnamed
 # `<id>/` redirect, are checked for each.
@@ -204,6 +224,8 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
         category=w.order.service.category, defaults={"markup_percent": 40}
     )[0],
     "catalog.syncrun": lambda w: SyncRun.objects.create(kind=SyncRun.Kind.FULL, ok=False),
+    "catalog.provider": lambda w: w.order.provider,
+    "catalog.servicebackup": lambda w: _a_backup(w.order.service),
     "billing.wallet": lambda w: Wallet.objects.get(user=w.a.user),
     "billing.ledgerentry": lambda w: LedgerEntry.objects.filter(wallet__user=w.a.user).first(),
     "billing.topuprequest": lambda w: TopUpRequest.objects.get(reference=w.topup_reference),

@@ -13,9 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from catalog.upstreams import default_client as get_client
 from orders.models import Order
 from orders.services import orders_poll, requests_cycle
-from panel.upstream.conf import get_client
 
 from .conftest import World, logged_in
 
@@ -37,7 +37,7 @@ class Network:
 
 @pytest.fixture
 def network(
-    sandbox: Any, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
+    sandbox: Any, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch, db: None
 ) -> Iterator[Network]:
     """Every outgoing connection and name lookup of this process, recorded; any connection but
     one to the sandbox refused (and remembered, so a swallowed error still fails the test)."""

@@ -53,6 +53,7 @@ from billing.transfers import (
     deposit_code_for_user,
 )
 from catalog.models import Service
+from catalog.upstreams import default_client as get_client
 from orders.attention import AttentionError, order_attention_end, order_attention_repoll
 from orders.errors import OrderRejected
 from orders.models import CancelRequest, Order
@@ -70,7 +71,6 @@ from orders.services import (
     requests_cycle,
 )
 from orders.states import order_transition
-from panel.upstream.conf import get_client
 from tests.faults.world import closed_port
 from tests.invariants import assert_money_invariants, expected_refund
 

@@ -91,6 +91,7 @@ def test_a_visit_through_the_link_is_counted_and_the_sign_up_attributed() -> Non
             "email": "newbie@example.com",
             "password1": PASSWORD,
             "password2": PASSWORD,
+            "accept_terms": "on",
         },
     )
     assert response.status_code == 302

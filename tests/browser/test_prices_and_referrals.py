@@ -132,6 +132,7 @@ def test_a_referred_customers_orders_earn_the_referrer_exactly_their_commission(
     visitor.page.fill("#id_email", "km@example.com")
     visitor.page.fill("#id_password1", PASSWORD)
     visitor.page.fill("#id_password2", PASSWORD)
+    visitor.page.check("#id_accept_terms")
     with visitor.page.expect_navigation():
         visitor.page.click("main form button[type=submit]")
     visitor.snap("welcome")

@@ -226,16 +226,16 @@ def test_commission_moves_to_the_balance_as_two_entries(
     sandbox: Any, catalog: dict[int, Service], settings: Any
 ) -> None:
     referrer, customer = referred_pair()
-    earned = earn(referrer, customer, sandbox, catalog[101], 10_000)  # 55.50 x 10 % = 5.55
-    assert earned == D("5.55")
-    settings.REFERRAL_MIN_MOVE = D("2.00")
+    earned = earn(referrer, customer, sandbox, catalog[101], 10_000)  # 55,500 x 10 % = 5,550
+    assert earned == D("5550.00")
+    settings.REFERRAL_MIN_MOVE = D("2000.00")
     with pytest.raises(BillingError, match="smallest amount"):
-        commission_move(user=referrer, amount=D("1.99"))
+        commission_move(user=referrer, amount=D("1999.99"))
     with pytest.raises(BillingError, match="Not enough"):
-        commission_move(user=referrer, amount=D("5.56"))
-    transfer = commission_move(user=referrer, amount=D("5.00"))
-    assert (commission_balance(referrer), wallet_balance(user=referrer)) == (D("0.55"), D("5.00"))
-    assert (transfer.out_entry.amount, transfer.in_entry.amount) == (D("-5.00"), D("5.00"))
+        commission_move(user=referrer, amount=D("5550.01"))
+    transfer = commission_move(user=referrer, amount=D("5000.00"))
+    assert (commission_balance(referrer), wallet_balance(user=referrer)) == (D("550.00"), D("5000.00"))
+    assert (transfer.out_entry.amount, transfer.in_entry.amount) == (D("-5000.00"), D("5000.00"))
     assert transfer.out_entry.wallet.kind == WalletKind.COMMISSION
     assert transfer.in_entry.wallet.kind == WalletKind.MAIN
     assert CommissionTransfer.objects.count() == 1
@@ -266,11 +266,11 @@ def test_the_referral_page_shows_the_numbers_and_moves_commission(
     page = client.get(reverse("billing:referrals")).content.decode()
     assert 'data-testid="referral-visits">7<' in page
     assert 'data-testid="referral-signups">1<' in page
-    assert 'data-testid="referral-earned">5,55 ₫<' in page
+    assert 'data-testid="referral-earned">5.550 ₫<' in page
     assert referral_link_for(user=referrer).code in page
-    response = client.post(reverse("billing:commission_move"), {"amount": "5.55"})
+    response = client.post(reverse("billing:commission_move"), {"amount": "5550"})
     assert response.status_code == 302
-    assert wallet_balance(user=referrer) == D("5.55") and commission_balance(referrer) == 0
+    assert wallet_balance(user=referrer) == D("5550.00") and commission_balance(referrer) == 0
     # a bad amount is an error on the page, and nothing moves
     response = client.post(reverse("billing:commission_move"), {"amount": "1"})
     assert response.status_code == 200 and "Not enough" in response.content.decode()

@@ -976,6 +976,19 @@ def _poll_batch(
             if _finish_from_poll(order, word, decision):
                 result.finished += 1
             continue
+        lost_runs = [
+            child["id"] for child in order.extra.get("children", []) if child["status"] is None
+        ]
+        if lost_runs:
+            # A run the upstream cannot report stays unknown while its parent runs on: the hold
+            # (and its clock) is kept, so that the parent reaches a person within the bound
+            # instead of starting the clock again when it ends.
+            undecided(
+                order,
+                f"drip-feed runs the upstream cannot report: {lost_runs[:10]}",
+                changed=_polled_values(order) != before,
+            )
+            continue
         if order.held_since is not None:
             attention.order_decided(order)
         elif _polled_values(order) == before:

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import EntryKind, LedgerEntry
-from billing.services import wallet_balance
+from billing.services import wallet_balance, wallet_deposit
 from catalog.balance import upstream_balance_refresh
 from catalog.models import PricingSettings, Service, UpstreamBalance
 from catalog.services import catalog_sync
@@ -448,7 +448,8 @@ def test_runs_1_is_an_ordinary_order_as_upstream(sandbox: Any, place: Any) -> No
 def test_a_poll_cycle_makes_exactly_ceil_ids_over_200_calls_with_drip_feed_runs(
     sandbox: Any, place: Any, customer: Any, catalog: dict[int, Service]
 ) -> None:
-    # 5 drip-feeds of 3 runs (20 ids) among 451 ordinary orders: 471 ids
+    # 5 drip-feeds of 3 runs (20 ids) among 451 ordinary orders: 471 ids (at market prices)
+    wallet_deposit(user=customer, amount=Decimal("100000000"), memo="for 456 orders")
     drips = [place(102, quantity=100, runs=3, interval=1) for _ in range(5)]
     for _ in range(451):
         place(104, quantity=1000)
@@ -512,6 +513,7 @@ def test_ids_and_limits_beyond_32_bits_sync_and_poll(
     service = Service.objects.get(upstream_id=big)
     assert service.max_quantity == 10**12
     sandbox._next_id = 2**40  # the upstream's order ids are past 32 bits too
+    wallet_deposit(user=customer, amount=Decimal("100000000"), memo="for 3,000,000 likes")
     order = place_order(
         user=customer, service=service, link="https://tiktok.com/@u/video/big", quantity=3_000_000
     )

@@ -903,6 +903,13 @@ class Simulation:
                     and order.kind != "dripfeed"
                 )
                 or (
+                    # a run the upstream cannot report holds its parent, running or ended
+                    order.kind == "dripfeed"
+                    and any(
+                        self.messy.get(c) in ("forgotten", "incorrect") for c in record.children
+                    )
+                )
+                or (
                     final
                     and order.kind == "dripfeed"
                     and any(

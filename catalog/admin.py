@@ -40,7 +40,14 @@ from .models import (
     SyncRun,
     UpstreamStatus,
 )
-from .selectors import customer_price_rule, price_of, price_preview, upstream_balance_status
+from .selectors import (
+    PricePreviewRow,
+    customer_price_rule,
+    price_of,
+    price_preview,
+    price_previews,
+    upstream_balance_status,
+)
 from .services import (
     MIRRORED,
     catalog_reprice,
@@ -328,6 +335,17 @@ class ServiceAdmin(admin.ModelAdmin):
         form = SetMarkupForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             markup_percent, fixed_rate = form.rules()
+            # Where the minimum margin, not the typed rule, decides the price, the admin is
+            # shown the price that will be charged, and why, and applies only once confirmed.
+            overridden = [
+                row
+                for row in price_previews(
+                    services=queryset, markup_percent=markup_percent, fixed_rate=fixed_rate
+                )
+                if row.floor_decides
+            ]
+            if overridden and "confirm" not in request.POST:
+                return self._confirm_set_markup(request, queryset, form, overridden)
             count = service_set_markup(
                 service_ids=queryset.values_list("pk", flat=True),
                 markup_percent=markup_percent,
@@ -338,6 +356,19 @@ class ServiceAdmin(admin.ModelAdmin):
                 request,
                 ngettext("Rule set on %d service.", "Rule set on %d services.", count) % count,
             )
+            if overridden:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%d of them is priced at cost plus the minimum margin (or paused), "
+                        "not by the rule you set (filter: flagged).",
+                        "%d of them are priced at cost plus the minimum margin (or paused), "
+                        "not by the rule you set (filter: flagged).",
+                        len(overridden),
+                    )
+                    % len(overridden),
+                    messages.WARNING,
+                )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -350,6 +381,28 @@ class ServiceAdmin(admin.ModelAdmin):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "catalog/admin/set_markup.html", context)
+
+    def _confirm_set_markup(
+        self,
+        request: AuthedRequest,
+        queryset: QuerySet[Service],
+        form: SetMarkupForm,
+        overridden: list[PricePreviewRow],
+    ) -> HttpResponse:
+        """The intermediate page: per service, the price that will actually be charged, why."""
+        margin = PricingSettings.load().min_margin_percent
+        rows = [(row, _why_not_as_typed(row, margin)) for row in overridden]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Confirm the prices that will be charged"),
+            "opts": self.model._meta,
+            "form": form,
+            "rows": rows,
+            "count": queryset.count(),
+            "selected": queryset.values_list("pk", flat=True),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "catalog/admin/set_markup_confirm.html", context)
 
     # ------------------------------------------------------------------ sync button, balance
 
@@ -534,6 +587,31 @@ class CategoryMarkupAdmin(admin.ModelAdmin):
         categories = set(queryset.values_list("category", flat=True))
         super().delete_queryset(request, queryset)
         _reprice_and_report(request, categories=categories)
+
+
+def _why_not_as_typed(row: PricePreviewRow, min_margin: Decimal) -> str:
+    values = {
+        "cost": format_rate(row.service.cost_rate),
+        "margin": f"{min_margin.normalize():f}",
+        "price": format_rate(row.price.sell_rate),
+    }
+    if row.paused:
+        message = gettext(
+            "The fixed price is below the cost %(cost)s plus the minimum margin of %(margin)s%%. "
+            "The pricing settings say to pause such a service: it is taken off sale (its price "
+            "would be %(price)s)."
+        )
+    elif row.price.flagged:
+        message = gettext(
+            "The fixed price is below the cost %(cost)s plus the minimum margin of %(margin)s%%: "
+            "it is raised, and customers are charged %(price)s."
+        )
+    else:
+        message = gettext(
+            "The markup is below the minimum margin of %(margin)s%%: the price is raised to the "
+            "cost %(cost)s plus that margin, and customers are charged %(price)s."
+        )
+    return message % values
 
 
 def _reprice_and_report(

@@ -225,8 +225,8 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "id",
         "wallet",
         "kind",
-        "amount",
-        "balance_after",
+        "amount_vnd",
+        "balance_after_vnd",
         "order",
         "created_by",
         "memo",
@@ -261,7 +261,7 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "reference",
         "user",
         "amount_vnd",
-        "received",
+        "received_vnd",
         "state",
         "created_at",
         "decided_by",
@@ -274,8 +274,8 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     fields = readonly_fields = (
         "reference",
         "user",
-        "amount",
-        "received",
+        "amount_vnd",
+        "received_vnd",
         "state",
         "entry",
         "decided_by",
@@ -299,6 +299,10 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("amount"), ordering="amount")
     def amount_vnd(self, topup: TopUpRequest) -> str:
         return format_vnd(topup.amount)
+
+    @admin.display(description=_("received"), ordering="received")
+    def received_vnd(self, topup: TopUpRequest) -> str:
+        return format_vnd(topup.received) if topup.received is not None else "–"
 
     @admin.display(description=_("approve"))
     def approve_link(self, topup: TopUpRequest) -> str:
@@ -428,7 +432,7 @@ class ReferralAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 @admin.register(Commission)
 class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["order", "referrer", "percent", "base", "amount", "created_at"]
+    list_display = ["order", "referrer", "percent", "base_vnd", "amount_vnd", "created_at"]
     list_select_related = ["referral__referrer"]
     search_fields = ["referral__referrer__username", "=order__id"]
     list_filter = ["created_at"]
@@ -436,8 +440,8 @@ class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
         "order",
         "referral",
         "percent",
-        "base",
-        "amount",
+        "base_vnd",
+        "amount_vnd",
         "entry",
         "created_at",
     )
@@ -446,13 +450,25 @@ class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
     def referrer(self, commission: Commission) -> str:
         return str(commission.referral.referrer)
 
+    @admin.display(description=_("order value after refunds"), ordering="base")
+    def base_vnd(self, commission: Commission) -> str:
+        return format_vnd(commission.base)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_vnd(self, commission: Commission) -> str:
+        return format_vnd(commission.amount)
+
 
 @admin.register(CommissionTransfer)
 class CommissionTransferAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["user", "amount", "created_at"]
+    list_display = ["user", "amount_vnd", "created_at"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
-    fields = readonly_fields = ("user", "amount", "out_entry", "in_entry", "created_at")
+    fields = readonly_fields = ("user", "amount_vnd", "out_entry", "in_entry", "created_at")
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_vnd(self, transfer: CommissionTransfer) -> str:
+        return format_vnd(transfer.amount)
 
 
 # The inbox of bank notifications and the transfers they reported (issue 14).

@@ -63,7 +63,7 @@ class BankTransferAdmin(_ReadOnly, admin.ModelAdmin):
         "provider",
         "provider_id",
         "reference",
-        "amount",
+        "amount_vnd",
         "content",
         "account_number",
         "transaction_time",

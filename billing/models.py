@@ -11,6 +11,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from panel.db import Digits
+from panel.money import format_vnd
 
 MONEY: Digits = {"max_digits": 16, "decimal_places": 2}
 
@@ -52,8 +53,8 @@ class Wallet(models.Model):
 
     def __str__(self) -> str:
         if self.kind != WalletKind.MAIN:
-            return f"{self.user} {self.kind} ({self.balance} VND)"
-        return f"{self.user} ({self.balance} VND)"
+            return f"{self.user} {self.kind} ({format_vnd(self.balance)})"
+        return f"{self.user} ({format_vnd(self.balance)})"
 
 
 class EntryKind(models.TextChoices):
@@ -160,7 +161,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} VND"
+        return f"{self.get_kind_display()} {format_vnd(self.amount)}"
 
     @property
     def description(self) -> str:
@@ -258,7 +259,7 @@ class TopUpRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.amount} VND ({self.state})"
+        return f"{self.reference} {format_vnd(self.amount)} ({self.state})"
 
     @property
     def difference(self) -> Decimal | None:
@@ -415,7 +416,7 @@ class BankTransfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()} {self.provider_id} {self.amount} VND"
+        return f"{self.get_provider_display()} {self.provider_id} {format_vnd(self.amount)}"
 
 
 class BankNotification(models.Model):
@@ -528,7 +529,7 @@ class Commission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} VND on order {self.order_id}"
+        return f"{format_vnd(self.amount)} on order {self.order_id}"
 
 
 class CommissionTransfer(models.Model):
@@ -555,4 +556,4 @@ class CommissionTransfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user}: {self.amount} VND"
+        return f"{self.user}: {format_vnd(self.amount)}"

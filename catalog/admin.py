@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from panel.http import AuthedRequest
-from panel.money import format_rate, format_vnd
+from panel.money import format_number, format_rate, format_vnd
 from panel.templatetags.panel_tags import when
 
 from .forms import SetMarkupForm
@@ -40,7 +40,14 @@ from .models import (
     SyncRun,
     UpstreamStatus,
 )
-from .selectors import customer_price_rule, price_of, price_preview, upstream_balance_status
+from .selectors import (
+    PricePreviewRow,
+    customer_price_rule,
+    price_of,
+    price_preview,
+    price_previews,
+    upstream_balance_status,
+)
 from .services import (
     MIRRORED,
     catalog_reprice,
@@ -49,9 +56,25 @@ from .services import (
     service_set_markup,
 )
 
-# What the upstream owns (the sync copies it): shown, never edited, in the admin.
-UPSTREAM_FIELDS = ("upstream_id", *MIRRORED, "last_seen_at")
+# What the upstream owns (the sync copies it): shown, never edited, in the admin; its rates
+# through the one formatter (panel.money), as every amount in the admin.
+_SHOWN_AS = {"cost_rate": "cost_display", "upstream_rate": "upstream_rate_display"}
+UPSTREAM_FIELDS = tuple(
+    _SHOWN_AS.get(name, name) for name in ("upstream_id", *MIRRORED, "last_seen_at")
+)
 HISTORY_INLINE_ROWS = 50
+
+
+class HistoryValuesMixin:
+    """The history's values are text ("18.7500"): a rate is shown as panel.money writes it."""
+
+    @admin.display(description=_("old value"))
+    def old_value_display(self, obj: PriceChange) -> str:
+        return obj.shown(obj.old_value)
+
+    @admin.display(description=_("new value"))
+    def new_value_display(self, obj: PriceChange) -> str:
+        return obj.shown(obj.new_value)
 
 
 class RecentHistoryFormSet(BaseInlineFormSet):
@@ -61,10 +84,10 @@ class RecentHistoryFormSet(BaseInlineFormSet):
         return super().get_queryset().select_related("sync", "changed_by")[:HISTORY_INLINE_ROWS]
 
 
-class PriceChangeInline(admin.TabularInline):
+class PriceChangeInline(HistoryValuesMixin, admin.TabularInline):
     model = PriceChange
     formset = RecentHistoryFormSet
-    fields = ("at", "field", "old_value", "new_value", "sync", "changed_by")
+    fields = ("at", "field", "old_value_display", "new_value_display", "sync", "changed_by")
     readonly_fields = fields
     ordering = ("-at", "-id")
     extra = 0
@@ -160,7 +183,7 @@ class ServiceAdmin(admin.ModelAdmin):
     actions = ("pause_selected", "resume_selected", "set_markup", "reprice_selected")
     readonly_fields = (
         *UPSTREAM_FIELDS,
-        "sell_rate",
+        "sell_display",
         "margin_display",
         "flagged",
         "listed",
@@ -174,7 +197,7 @@ class ServiceAdmin(admin.ModelAdmin):
             _("Pricing (the rules; the price follows)"),
             {
                 "fields": (
-                    "sell_rate",
+                    "sell_display",
                     "margin_display",
                     "flagged",
                     "markup_percent",
@@ -228,6 +251,16 @@ class ServiceAdmin(admin.ModelAdmin):
     @admin.display(description=_("price per 1000"), ordering="sell_rate")
     def sell_display(self, obj: Service) -> str:
         return format_rate(obj.sell_rate)
+
+    @admin.display(description=_("provider's price per 1000"))
+    def upstream_rate_display(self, obj: Service) -> str:
+        """In the provider's own currency: its code, the shop's number style."""
+        if obj.upstream_rate is None:
+            return "–"
+        currency = obj.provider.currency if obj.provider_id else "VND"
+        if currency == "VND":
+            return format_rate(obj.upstream_rate)
+        return f"{format_number(obj.upstream_rate, 4)} {currency}"
 
     @admin.display(description=_("state"))
     def state_badges(self, obj: Service) -> str:
@@ -328,6 +361,17 @@ class ServiceAdmin(admin.ModelAdmin):
         form = SetMarkupForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             markup_percent, fixed_rate = form.rules()
+            # Where the minimum margin, not the typed rule, decides the price, the admin is
+            # shown the price that will be charged, and why, and applies only once confirmed.
+            overridden = [
+                row
+                for row in price_previews(
+                    services=queryset, markup_percent=markup_percent, fixed_rate=fixed_rate
+                )
+                if row.floor_decides
+            ]
+            if overridden and "confirm" not in request.POST:
+                return self._confirm_set_markup(request, queryset, form, overridden)
             count = service_set_markup(
                 service_ids=queryset.values_list("pk", flat=True),
                 markup_percent=markup_percent,
@@ -338,6 +382,19 @@ class ServiceAdmin(admin.ModelAdmin):
                 request,
                 ngettext("Rule set on %d service.", "Rule set on %d services.", count) % count,
             )
+            if overridden:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%d of them is priced at cost plus the minimum margin (or paused), "
+                        "not by the rule you set (filter: flagged).",
+                        "%d of them are priced at cost plus the minimum margin (or paused), "
+                        "not by the rule you set (filter: flagged).",
+                        len(overridden),
+                    )
+                    % len(overridden),
+                    messages.WARNING,
+                )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -350,6 +407,28 @@ class ServiceAdmin(admin.ModelAdmin):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "catalog/admin/set_markup.html", context)
+
+    def _confirm_set_markup(
+        self,
+        request: AuthedRequest,
+        queryset: QuerySet[Service],
+        form: SetMarkupForm,
+        overridden: list[PricePreviewRow],
+    ) -> HttpResponse:
+        """The intermediate page: per service, the price that will actually be charged, why."""
+        margin = PricingSettings.load().min_margin_percent
+        rows = [(row, _why_not_as_typed(row, margin)) for row in overridden]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Confirm the prices that will be charged"),
+            "opts": self.model._meta,
+            "form": form,
+            "rows": rows,
+            "count": queryset.count(),
+            "selected": queryset.values_list("pk", flat=True),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "catalog/admin/set_markup_confirm.html", context)
 
     # ------------------------------------------------------------------ sync button, balance
 
@@ -424,8 +503,16 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(PriceChange)
-class PriceChangeAdmin(admin.ModelAdmin):
-    list_display = ("at", "service", "field", "old_value", "new_value", "sync", "changed_by")
+class PriceChangeAdmin(HistoryValuesMixin, admin.ModelAdmin):
+    list_display = (
+        "at",
+        "service",
+        "field",
+        "old_value_display",
+        "new_value_display",
+        "sync",
+        "changed_by",
+    )
     list_filter = ("field", "at")
     list_select_related = ("service", "sync", "changed_by")
     search_fields = ("service__name", "=service__id")
@@ -536,6 +623,31 @@ class CategoryMarkupAdmin(admin.ModelAdmin):
         _reprice_and_report(request, categories=categories)
 
 
+def _why_not_as_typed(row: PricePreviewRow, min_margin: Decimal) -> str:
+    values = {
+        "cost": format_rate(row.service.cost_rate),
+        "margin": f"{min_margin.normalize():f}",
+        "price": format_rate(row.price.sell_rate),
+    }
+    if row.paused:
+        message = gettext(
+            "The fixed price is below the cost %(cost)s plus the minimum margin of %(margin)s%%. "
+            "The pricing settings say to pause such a service: it is taken off sale (its price "
+            "would be %(price)s)."
+        )
+    elif row.price.flagged:
+        message = gettext(
+            "The fixed price is below the cost %(cost)s plus the minimum margin of %(margin)s%%: "
+            "it is raised, and customers are charged %(price)s."
+        )
+    else:
+        message = gettext(
+            "The markup is below the minimum margin of %(margin)s%%: the price is raised to the "
+            "cost %(cost)s plus that margin, and customers are charged %(price)s."
+        )
+    return message % values
+
+
 def _reprice_and_report(
     request: HttpRequest,
     *,
@@ -575,9 +687,10 @@ class SyncRunAdmin(admin.ModelAdmin):
         "updated",
         "paused",
         "restored",
-        "upstream_balance",
+        "balance",
         "message",
     )
+    exclude = ("upstream_balance",)  # shown formatted, as "balance"
     date_hierarchy = "started_at"
     list_per_page = 100
 
@@ -621,7 +734,7 @@ class CustomerRateInline(admin.TabularInline):
 
     @admin.display(description=_("shop price per 1000"))
     def list_rate(self, obj: CustomerRate) -> str:
-        return format_vnd(obj.service.sell_rate) if obj.pk else "–"
+        return format_rate(obj.service.sell_rate) if obj.pk else "–"
 
     @admin.display(description=_("the customer pays per 1000"))
     def charged(self, obj: CustomerRate) -> str:
@@ -630,7 +743,7 @@ class CustomerRateInline(admin.TabularInline):
         if not obj.pk:
             return "–"
         price = price_of(service=obj.service, rule=customer_price_rule(user=obj.pricing.user))
-        return format_vnd(price.rate) + (" ⚠" if price.floored else "")
+        return format_rate(price.rate) + (" ⚠" if price.floored else "")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerRate]:
         return super().get_queryset(request).select_related("service", "pricing__user")

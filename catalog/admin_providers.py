@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from panel.money import format_amount, format_number
+
 from .admin import ServiceAdmin
 from .models import Provider, Service, ServiceBackup
 from .providers import ProviderError, provider_pause, provider_set_rate
@@ -60,18 +62,18 @@ class ProviderAdmin(admin.ModelAdmin):
         "api_url",
         "key_display",
         "currency",
-        "rate",
+        "rate_display",
         "rate_as_of",
         "enabled",
         "paused",
         "when_paused",
-        "balance",
+        "balance_display",
         "balance_at",
         "last_out_of_funds_at",
         "service_count",
     )
     list_filter = ("enabled", "paused", "currency")
-    readonly_fields = ("key_display", "rate_as_of", "from_env", "balance", "balance_at",
+    readonly_fields = ("key_display", "rate_as_of", "from_env", "balance_display", "balance_at",
                        "last_out_of_funds_at", "created_at")
     actions = ("pause_selected", "resume_selected")
 
@@ -81,6 +83,15 @@ class ProviderAdmin(admin.ModelAdmin):
     @admin.display(description=_("API key"))
     def key_display(self, obj: Provider) -> str:
         return obj.masked_key
+
+    @admin.display(description=_("exchange rate"), ordering="rate")
+    def rate_display(self, obj: Provider) -> str:
+        return f"1 {obj.currency} = {format_number(obj.rate)} ₫"
+
+    @admin.display(description=_("balance"), ordering="balance")
+    def balance_display(self, obj: Provider) -> str:
+        """In the provider's own currency (its code kept), the shop's number style."""
+        return format_amount(obj.balance, obj.currency) if obj.balance is not None else "–"
 
     @admin.display(description=_("services"), ordering="n_services")
     def service_count(self, obj: Provider) -> int:
@@ -109,7 +120,8 @@ class ProviderAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
             self.message_user(
                 request,
-                _("New rate %(rate)s: %(n)s services repriced.") % {"rate": new_rate, "n": changed},
+                _("New rate %(rate)s: %(n)s services repriced.")
+                % {"rate": format_number(new_rate), "n": changed},
             )
             return
         if not change:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from panel.db import Digits
+from panel.money import format_amount, format_rate
 
 from .fields import ProviderForeignKey
 
@@ -372,7 +373,19 @@ class PriceChange(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.service_id} {self.field}: {self.old_value} -> {self.new_value}"
+        return f"{self.service_id} {self.field}: {self.shown(self.old_value)} -> " + self.shown(
+            self.new_value
+        )
+
+    def shown(self, value: str) -> str:
+        """A stored value as the admin shows it: a rate ("18.7500") the way panel.money writes
+        every rate ("18,75 ₫"), anything else as stored."""
+        if self.field in (self.Field.COST_RATE, self.Field.SELL_RATE) and value:
+            try:
+                return format_rate(Decimal(value))
+            except ArithmeticError:
+                return value
+        return value
 
 
 class SyncRun(models.Model):
@@ -540,7 +553,7 @@ class CustomerRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_id}: {self.rate}"
+        return f"{self.service_id}: {format_rate(self.rate)}"
 
 
 class UpstreamBalance(models.Model):
@@ -563,7 +576,8 @@ class UpstreamBalance(models.Model):
         ordering = ["-checked_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.balance} {self.currency} at {self.checked_at:%Y-%m-%d %H:%M}"
+        shown = format_amount(self.balance, self.currency) if self.balance is not None else "–"
+        return f"{shown} at {self.checked_at:%Y-%m-%d %H:%M}"
 
 
 class ServiceBackup(models.Model):

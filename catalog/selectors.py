@@ -496,3 +496,52 @@ def price_preview(
         service_markup=markup_percent,
         fixed_rate=fixed_rate,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PricePreviewRow:
+    """One service of a bulk rule change: what it would sell at, and whether the minimum margin
+    (not the rule the admin typed) decided that price."""
+
+    service: Service
+    price: Price
+    floor_decides: bool  # a fixed price or a markup below cost + the minimum margin
+
+    @property
+    def paused(self) -> bool:
+        return self.price.pause
+
+
+def price_previews(
+    *, services: Iterable[Service], markup_percent: Decimal | None, fixed_rate: Decimal | None
+) -> list[PricePreviewRow]:
+    """`price_preview` for many services at once (two queries, not two per service): the admin's
+    bulk "set markup" shows it before applying a rule the minimum margin would override."""
+    policy = PricingSettings.load()
+    services = list(services)
+    categories = dict(
+        CategoryMarkup.objects.filter(category__in={s.category for s in services}).values_list(
+            "category", "markup_percent"
+        )
+    )
+    rows = []
+    for service in services:
+        category = categories.get(service.category)
+        price = price_for(
+            cost_rate=service.cost_rate,
+            default_markup=policy.default_markup_percent,
+            min_margin=policy.min_margin_percent,
+            rounding_step=policy.rounding_step,
+            below_cost_policy=policy.below_cost_policy,
+            category_markup=category,
+            service_markup=markup_percent,
+            fixed_rate=fixed_rate,
+        )
+        if fixed_rate is not None:
+            floor_decides = price.flagged
+        else:
+            rules = (markup_percent, category, policy.default_markup_percent)
+            percent = next(p for p in rules if p is not None)
+            floor_decides = percent < policy.min_margin_percent and service.cost_rate > 0
+        rows.append(PricePreviewRow(service=service, price=price, floor_decides=floor_decides))
+    return rows

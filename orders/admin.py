@@ -25,7 +25,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 
 from billing.models import EntryKind, LedgerEntry
 from panel.http import AuthedRequest
-from panel.money import format_vnd
+from panel.money import format_rate, format_vnd
 from panel.templatetags.panel_tags import when
 
 from .attention import AttentionError, order_attention_end, order_attention_repoll
@@ -127,9 +127,9 @@ class OrderAdmin(admin.ModelAdmin):
         "username",
         "runs",
         "interval",
-        "rate",
-        "charge",
-        "cost",
+        "rate_display",
+        "charge_vnd",
+        "cost_vnd",
         "state",
         "upstream_id",
         "upstream_status",
@@ -149,6 +149,9 @@ class OrderAdmin(admin.ModelAdmin):
         "finished_at",
     )
 
+    # Shown through the formatters above instead (one number style everywhere); excluded so
+    # that leaving them out of readonly_fields does not make them editable.
+    exclude = ("rate", "charge", "cost")
     change_form_template = "orders/admin/order_change_form.html"
 
     def get_urls(self) -> list[Any]:
@@ -294,6 +297,10 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("created"), ordering="created_at")
     def created_short(self, order: Order) -> str:
         return when(order.created_at)
+
+    @admin.display(description=_("price per 1000"), ordering="rate")
+    def rate_display(self, order: Order) -> str:
+        return format_rate(order.rate)
 
     @admin.display(description=_("price"), ordering="charge")
     def charge_vnd(self, order: Order) -> str:

@@ -55,6 +55,29 @@ def format_vnd(value: Decimal | int | None) -> str:
     return f"{sign}{text} ₫"
 
 
+def format_amount(value: Decimal | int | None, currency: str = "VND") -> str:
+    """An amount in any currency, in format_vnd's number style: VND as format_vnd writes it,
+    another currency with its code, 500000 USD -> '500.000 USD', 12.5 USD -> '12,50 USD' (a
+    provider's balance is in its own currency, but written the way every other amount is)."""
+    if value is None:
+        return ""
+    code = (currency or "VND").strip().upper()
+    text = format_vnd(value)
+    return text if code == "VND" else text.removesuffix(" ₫") + f" {code}"
+
+
+def format_number(value: Decimal | int | None, places: int = 6) -> str:
+    """A plain number in the same style (grouping dots, decimal comma), up to `places` decimals,
+    trailing zeros dropped: an exchange rate 25000.5 -> '25.000,5'."""
+    if value is None:
+        return ""
+    number = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    sign = "-" if number < 0 else ""
+    integer, _, fraction = f"{abs(number):,.{places}f}".partition(".")
+    fraction = fraction.rstrip("0")
+    return sign + integer.replace(",", ".") + (f",{fraction}" if fraction else "")
+
+
 def format_rate(value: Decimal | int | None) -> str:
     """A rate per 1000 the way format_vnd writes money: 3700 -> '3.700 ₫', 18.75 -> '18,75 ₫',
     0.1234 -> '0,1234 ₫' (up to the four decimals a rate has, trailing zeros dropped). The admin

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import get_language
 
-from panel.money import format_vnd
+from panel.money import format_amount, format_number, format_rate, format_vnd
 
 register = template.Library()
 
@@ -26,6 +26,40 @@ def vnd(value: Decimal | int | str | None) -> str:
         return ""
     try:
         return format_vnd(Decimal(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def money_in(value: Decimal | int | str | None, currency: str = "VND") -> str:
+    """{{ amount|money_in:provider.currency }} -> '500.000 ₫' for VND, '12,50 USD' otherwise: the
+    number style of |vnd for an amount in a provider's own currency."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_amount(Decimal(value), str(currency or "VND"))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def rate(value: Decimal | int | str | None) -> str:
+    """{{ service.cost_rate|rate }} -> '18,75 ₫' (a price per 1000, up to four decimals)."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_rate(Decimal(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def number(value: Decimal | int | str | None) -> str:
+    """{{ provider.rate|number }} -> '25.000,5' (an exchange rate, the money's number style)."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_number(Decimal(value))
     except (InvalidOperation, TypeError, ValueError):
         return ""
 

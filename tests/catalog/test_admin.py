@@ -154,6 +154,83 @@ def test_the_set_markup_action_asks_then_applies_a_fixed_price(staff):
     assert service.fixed_rate is None and service.sell_rate == Decimal("13.0000")
 
 
+def test_the_set_markup_action_shows_the_price_charged_below_cost_before_applying(staff):
+    settings_row = PricingSettings.load()
+    settings_row.min_margin_percent = Decimal("10")
+    settings_row.below_cost_policy = PricingSettings.BelowCostPolicy.RAISE
+    settings_row.save()
+    cheap = make_service(cost_rate=Decimal("10"), sell_rate=Decimal("13"), name="Cheap")
+    dear = make_service(cost_rate=Decimal("30"), sell_rate=Decimal("39"), name="Dear")
+    selected = {"action": "set_markup", ACTION_CHECKBOX_NAME: [str(cheap.pk), str(dear.pk)]}
+    fixed = {**selected, "rule": "fixed", "fixed_rate": "20", "apply": "1"}
+
+    page = staff.post(changelist(), fixed, HTTP_ACCEPT_LANGUAGE="en")
+
+    # Nothing applied yet; the page names the service and the price it will really sell at.
+    html = page.content.decode()
+    assert page.status_code == 200 and 'name="confirm"' in html
+    assert f"#{dear.pk} Dear" in html and f"#{cheap.pk} Cheap" not in html
+    assert "customers are charged 33 ₫" in html and "minimum margin of 10%" in html
+    dear.refresh_from_db()
+    assert dear.fixed_rate is None and dear.sell_rate == Decimal("39")
+
+    done = staff.post(changelist(), {**fixed, "confirm": "1"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert done.status_code == 302
+    cheap.refresh_from_db()
+    dear.refresh_from_db()
+    assert cheap.sell_rate == Decimal("20") and dear.sell_rate == Decimal("33")
+    assert dear.flagged and dear.fixed_rate == Decimal("20")
+    shown = [str(m) for m in staff.get(done.url).context["messages"]]
+    assert any("1 of them is priced at cost plus the minimum margin" in m for m in shown)
+
+
+def test_the_set_markup_action_says_a_fixed_price_below_cost_pauses_the_service(staff):
+    settings_row = PricingSettings.load()
+    settings_row.min_margin_percent = Decimal("10")
+    settings_row.below_cost_policy = PricingSettings.BelowCostPolicy.PAUSE
+    settings_row.save()
+    service = make_service(cost_rate=Decimal("30"), sell_rate=Decimal("39"))
+    fixed = {
+        "action": "set_markup",
+        ACTION_CHECKBOX_NAME: [str(service.pk)],
+        "rule": "fixed",
+        "fixed_rate": "20",
+        "apply": "1",
+    }
+
+    html = staff.post(changelist(), fixed, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "pause such a service: it is taken off sale" in html
+    service.refresh_from_db()
+    assert service.listed and service.fixed_rate is None
+
+
+def test_the_set_markup_action_says_a_markup_below_the_minimum_margin_is_raised(staff):
+    settings_row = PricingSettings.load()
+    settings_row.min_margin_percent = Decimal("10")
+    settings_row.save()
+    service = make_service(cost_rate=Decimal("30"), sell_rate=Decimal("39"))
+    percent = {
+        "action": "set_markup",
+        ACTION_CHECKBOX_NAME: [str(service.pk)],
+        "rule": "percent",
+        "markup_percent": "5",
+        "apply": "1",
+    }
+
+    html = staff.post(changelist(), percent, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "The markup is below the minimum margin of 10%" in html
+    assert "customers are charged 33 ₫" in html
+    service.refresh_from_db()
+    assert service.markup_percent is None
+
+    staff.post(changelist(), {**percent, "confirm": "1"})
+    service.refresh_from_db()
+    assert service.markup_percent == Decimal("5") and service.sell_rate == Decimal("33")
+
+
 def test_changing_the_pricing_settings_reprices_the_whole_catalog(staff, sandbox):
     catalog_sync()
     settings_row = PricingSettings.load()

@@ -80,10 +80,13 @@ def services_for_sale() -> QuerySet[Service]:
     )
 
 
-def customer_rate(*, service: Service, user: Customer = None, rule: object = None) -> Decimal:
+_LOAD = object()  # with_customer_prices: "load the rule" (None means "there is none")
+
+
+def customer_rate(*, service: Service, user: Customer = None, rule: object = _LOAD) -> Decimal:
     """The price per 1000 this customer pays for `service`, as `order_place` charges it. Pass
     `rule` (from `customer_price_rule`) when pricing many services, to load it once."""
-    if rule is None:
+    if rule is _LOAD:
         rule = customer_price_rule(user=user)
     assert rule is None or isinstance(rule, PriceRule)
     return price_of(service=service, rule=rule).rate
@@ -240,7 +243,6 @@ def price_of(*, service: Service, rule: PriceRule | None) -> CustomerPrice:
     )
 
 
-_LOAD = object()  # with_customer_prices: "load the rule" (None means "there is none")
 
 
 def with_customer_prices(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from catalog.models import Service
-from catalog.selectors import customer_rate
+from catalog.selectors import customer_price_rule, customer_rate
 from panel.money import ZERO, charge_for
 
 from . import guards, rules
@@ -59,6 +59,7 @@ def orders_preview_mass(*, user: User, text: str) -> MassPreview:
         exc = OrderRejected("mass_empty" if not lines else "mass_too_many", max=MASS_MAX_LINES)
         preview.lines.append(MassPreviewLine(line=0, text="", display=exc.display))
         return preview
+    rule = customer_price_rule(user=user)  # once for every line
     for number, line in lines:
         row = MassPreviewLine(line=number, text=line)
         parts = [part.strip() for part in line.split("|")]
@@ -73,7 +74,7 @@ def orders_preview_mass(*, user: User, text: str) -> MassPreview:
             row.display = exc.display
         else:
             row.service, row.quantity = checked.service, checked.total_quantity
-            row.rate = customer_rate(service=checked.service, user=user)
+            row.rate = customer_rate(service=checked.service, user=user, rule=rule)
             row.charge = charge_for(row.rate, row.quantity)
             preview.rates[checked.service.pk] = row.rate
             preview.total += row.charge

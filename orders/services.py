@@ -762,6 +762,12 @@ def _release_funded_at(result: SweepResult, provider_id: int) -> list[int]:
     )
     if not waiting:
         return []
+    if not provider.usable:
+        # Paused since these orders began to wait: they fail over, or keep waiting, as the
+        # provider says (issue 17), exactly like the queued orders order_forward meets.
+        released = failover.release_paused_waiting(provider, waiting)
+        result.released += len(released)
+        return released
     try:
         balance = client_for(provider).balance().balance
     except UpstreamError as exc:
@@ -788,7 +794,7 @@ def _release_funded_at(result: SweepResult, provider_id: int) -> list[int]:
     Order.objects.filter(pk__in=covered, state=S.QUEUED, waiting_for_funds=True).update(
         waiting_for_funds=False, next_attempt_at=None
     )
-    result.released = len(covered)
+    result.released += len(covered)
     return covered
 
 

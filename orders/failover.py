@@ -150,6 +150,8 @@ def release_paused_waiting(provider: Provider, waiting: list[Order]) -> list[int
         waiting_for_funds=False, next_attempt_at=None
     )
     logger.warning(
-        "%s is paused: %s order(s) waiting for its funds go to a backup", provider.name, len(released)
+        "%s is paused: %s order(s) waiting for its funds go to a backup",
+        provider.name,
+        len(released),
     )
     return released

@@ -234,7 +234,10 @@ def test_commission_moves_to_the_balance_as_two_entries(
     with pytest.raises(BillingError, match="Not enough"):
         commission_move(user=referrer, amount=D("5550.01"))
     transfer = commission_move(user=referrer, amount=D("5000.00"))
-    assert (commission_balance(referrer), wallet_balance(user=referrer)) == (D("550.00"), D("5000.00"))
+    assert (commission_balance(referrer), wallet_balance(user=referrer)) == (
+        D("550.00"),
+        D("5000.00"),
+    )
     assert (transfer.out_entry.amount, transfer.in_entry.amount) == (D("-5000.00"), D("5000.00"))
     assert transfer.out_entry.wallet.kind == WalletKind.COMMISSION
     assert transfer.in_entry.wallet.kind == WalletKind.MAIN

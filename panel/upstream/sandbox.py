@@ -313,7 +313,9 @@ class Sandbox:
         currency: str = CURRENCY,
     ) -> None:
         self.key = key
-        self.currency = currency  # issue 17: a second sandbox plays a provider billing in USD
+        # Issue 17: a second sandbox plays a provider billing in USD; reset() comes back to it.
+        self._initial_currency = currency
+        self.currency = currency
         self._initial_balance = Decimal(balance)
         self._initial_services = [
             dict(entry) for entry in (services if services is not None else CATALOG)
@@ -360,7 +362,7 @@ class Sandbox:
             self._forgotten_errors: dict[int, str] = {}
             self._omitted: dict[str, set[int]] = {}
             self._lost_refills: set[int] = set()
-            self.currency = CURRENCY
+            self.currency = self._initial_currency
             self.currency_in_services = False
             # Requests stalled by a fault belong to the state before the reset:
             # they see the generation change and give up instead of acting on the new state.

@@ -710,6 +710,7 @@ def orders_sweep(
     * `sending` claims older than SENDING_TIMEOUT: the worker died mid-call, the upstream may
       have the order, so it goes to review (never back to the queue).
     * Orders waiting for upstream funds: one balance call; the oldest ones it covers are released.
+      At a provider paused since, they fail over to a backup or keep waiting, as it says.
     * Queued orders that are due (their task was lost, or their backoff has passed): forwarded,
       by default by enqueuing the task (`forward` lets sync_orders run them in-process). `grace`
       leaves just-placed orders to the task their placing already enqueued.

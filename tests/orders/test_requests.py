@@ -335,10 +335,11 @@ def test_a_cancel_asked_while_the_order_is_being_sent_is_forwarded_once_it_is_pl
     assert sandbox.calls_of("cancel") == []
     # when the worker's add succeeds (the worker records the upstream's answer), the next
     # cycle forwards the cancel
-    from orders.services import _client, _forward_placed, _send
+    from catalog.upstreams import client_for
+    from orders.services import _forward_placed, _send
 
     order.refresh_from_db()
-    assert _forward_placed(order, _send(_client(), order)) == "placed"
+    assert _forward_placed(order, _send(client_for(order.provider), order)) == "placed"
     requests_cycle()
     request.refresh_from_db()
     assert request.state == C.SUBMITTED

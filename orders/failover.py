@@ -19,7 +19,7 @@ import logging
 import re
 import time
 
-from catalog.models import Service
+from catalog.models import Provider, Service
 from panel.money import charge_for
 
 from . import rules
@@ -126,3 +126,32 @@ def move_to_backup(order: Order, *, reason: str) -> bool:
         order.placed_service = backup
         logger.warning("order %s: %s; moved to %s", order.pk, reason, backup.provider.name)
     return moved
+
+
+def release_paused_waiting(provider: Provider, waiting: list[Order]) -> list[int]:
+    """Orders waiting for funds at a paused (or disabled) provider that fails over while paused:
+    the ones a backup can take now stop waiting, so the sweep forwards them and order_forward
+    moves them (see orders.services._forward_provider_paused). Safe for the same reason as any
+    refusal before acceptance: a waiting order is `queued`, its provider answered "Insufficient
+    balance", so nothing was bought there. A provider that says "wait" keeps them waiting, and
+    its balance is not read while it is paused (nothing may be sent to it anyway)."""
+    if provider.when_paused != Provider.WhenPaused.FAILOVER:
+        return []
+    movable = [order.pk for order in waiting if next_backup(order) is not None]
+    if not movable:
+        return []
+    # Conditional: an order canceled, or released, in between is left as it is.
+    released = list(
+        Order.objects.filter(
+            pk__in=movable, state=OrderState.QUEUED, waiting_for_funds=True, provider=provider
+        ).values_list("pk", flat=True)
+    )
+    Order.objects.filter(pk__in=released, state=OrderState.QUEUED, waiting_for_funds=True).update(
+        waiting_for_funds=False, next_attempt_at=None
+    )
+    logger.warning(
+        "%s is paused: %s order(s) waiting for its funds go to a backup",
+        provider.name,
+        len(released),
+    )
+    return released

@@ -710,6 +710,7 @@ def orders_sweep(
     * `sending` claims older than SENDING_TIMEOUT: the worker died mid-call, the upstream may
       have the order, so it goes to review (never back to the queue).
     * Orders waiting for upstream funds: one balance call; the oldest ones it covers are released.
+      At a provider paused since, they fail over to a backup or keep waiting, as it says.
     * Queued orders that are due (their task was lost, or their backoff has passed): forwarded,
       by default by enqueuing the task (`forward` lets sync_orders run them in-process). `grace`
       leaves just-placed orders to the task their placing already enqueued.
@@ -762,6 +763,12 @@ def _release_funded_at(result: SweepResult, provider_id: int) -> list[int]:
     )
     if not waiting:
         return []
+    if not provider.usable:
+        # Paused since these orders began to wait: they fail over, or keep waiting, as the
+        # provider says (issue 17), exactly like the queued orders order_forward meets.
+        released = failover.release_paused_waiting(provider, waiting)
+        result.released += len(released)
+        return released
     try:
         balance = client_for(provider).balance().balance
     except UpstreamError as exc:
@@ -788,7 +795,7 @@ def _release_funded_at(result: SweepResult, provider_id: int) -> list[int]:
     Order.objects.filter(pk__in=covered, state=S.QUEUED, waiting_for_funds=True).update(
         waiting_for_funds=False, next_attempt_at=None
     )
-    result.released = len(covered)
+    result.released += len(covered)
     return covered
 
 

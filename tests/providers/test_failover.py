@@ -197,3 +197,90 @@ def test_a_paused_provider_that_says_wait_keeps_its_orders_queued(two: Two) -> N
     Order.objects.filter(pk=order.pk).update(next_attempt_at=None)
     assert order_forward(order_id=order.pk) == "placed"
     assert two.adds() == (1, 0)
+
+
+# --- orders already waiting for funds when their provider is paused (issue 17 gap) -----------
+
+
+def _waiting_at_vnd(two: Two) -> Order:
+    """An order refused with "Insufficient balance" at vnd while its backup was unusable: it
+    waits for vnd's funds, queued, never accepted anywhere."""
+    two.vnd_sandbox.set_balance("0")
+    provider_pause(provider_id=two.usd.pk)
+    order = two.place()
+    assert order.state == S.QUEUED and order.waiting_for_funds
+    assert order.provider_id == two.vnd.pk
+    assert two.adds() == (1, 0)
+    provider_pause(provider_id=two.usd.pk, paused=False)  # the backup is usable again
+    two.vnd_sandbox.clear_calls()
+    two.usd_sandbox.clear_calls()
+    return order
+
+
+def _sweep() -> Any:
+    from datetime import timedelta
+
+    from orders.services import orders_sweep
+
+    return orders_sweep(forward=lambda pk: order_forward(order_id=pk), grace=timedelta(0))
+
+
+def test_an_order_waiting_for_funds_fails_over_when_its_provider_is_then_paused(
+    two: Two,
+) -> None:
+    order = _waiting_at_vnd(two)
+    balance = wallet_balance(user=two.customer)
+    provider_pause(provider_id=two.vnd.pk)  # when_paused: fail over (the default)
+    result = _sweep()
+    assert order.pk in result.forwarded
+    assert_placed_at_backup(two, order, order.charge)
+    assert not order.waiting_for_funds
+    # exactly one add across both providers since the pause, and the paused one not even asked
+    # for its balance
+    assert two.adds() == (0, 1)
+    assert two.vnd_sandbox.calls_of("balance") == []
+    assert wallet_balance(user=two.customer) == balance  # the charge stands, nothing refunded
+    assert list(order.attempts.values_list("provider_id", "outcome")) == [
+        (two.vnd.pk, A.OUT_OF_FUNDS),
+        (two.vnd.pk, A.SKIPPED),
+        (two.usd.pk, A.PLACED),
+    ]
+    # a second sweep changes nothing
+    _sweep()
+    assert two.adds() == (0, 1)
+    invariants(two)
+
+
+def test_an_order_waiting_for_funds_keeps_waiting_when_its_paused_provider_says_wait(
+    two: Two,
+) -> None:
+    order = _waiting_at_vnd(two)
+    Provider.objects.filter(pk=two.vnd.pk).update(when_paused=Provider.WhenPaused.WAIT)
+    provider_pause(provider_id=two.vnd.pk)
+    two.vnd_sandbox.set_balance("100000000")  # even with funds: paused means nothing is sent
+    _sweep()
+    order.refresh_from_db()
+    assert order.state == S.QUEUED and order.waiting_for_funds
+    assert order.provider_id == two.vnd.pk
+    assert two.adds() == (0, 0)
+    # resumed: released by the balance check and sent where it belongs, once
+    provider_pause(provider_id=two.vnd.pk, paused=False)
+    _sweep()
+    order.refresh_from_db()
+    assert order.state == S.PLACED and order.provider_id == two.vnd.pk
+    assert two.adds() == (1, 0)
+    invariants(two)
+
+
+def test_an_order_waiting_for_funds_at_a_paused_provider_without_a_backup_keeps_waiting(
+    two: Two,
+) -> None:
+    order = _waiting_at_vnd(two)
+    provider_pause(provider_id=two.vnd.pk)
+    provider_pause(provider_id=two.usd.pk)  # the only backup is paused too
+    _sweep()
+    order.refresh_from_db()
+    assert order.state == S.QUEUED and order.waiting_for_funds
+    assert order.provider_id == two.vnd.pk
+    assert two.adds() == (0, 0)
+    invariants(two)

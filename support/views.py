@@ -40,6 +40,24 @@ def _form_error(form: Any, exc: services.SupportError) -> None:
     form.add_error(field, exc.message)
 
 
+def _reply(request: AuthedRequest, ticket: Any, form: ReplyForm, *, by_staff: bool) -> bool:
+    """Post a valid reply form to the ticket's thread; False (with the error on the form) when
+    the form or the service refuses it. Shared by the customer's and the staff's reply."""
+    if not form.is_valid():
+        return False
+    try:
+        services.ticket_reply(
+            ticket_id=ticket.pk,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            by_staff=by_staff,
+        )
+    except services.SupportError as exc:
+        _form_error(form, exc)
+        return False
+    return True
+
+
 # ============================================================================ customers
 
 
@@ -109,19 +127,9 @@ def ticket_detail(request: AuthedRequest, ticket_id: int) -> HttpResponse:
 def ticket_reply_view(request: AuthedRequest, ticket_id: int) -> HttpResponse:
     ticket = _owned(request, ticket_id)
     form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ticket_reply(
-                ticket_id=ticket.pk,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                by_staff=False,
-            )
-        except services.SupportError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, _("Your message is sent."))
-            return redirect("support:detail", ticket_id=ticket.pk)
+    if _reply(request, ticket, form, by_staff=False):
+        messages.success(request, _("Your message is sent."))
+        return redirect("support:detail", ticket_id=ticket.pk)
     return render(
         request,
         "support/detail.html",
@@ -210,19 +218,9 @@ def staff_ticket_detail(request: AuthedRequest, ticket_id: int) -> HttpResponse:
 def staff_ticket_reply(request: AuthedRequest, ticket_id: int) -> HttpResponse:
     ticket = _staff_ticket(ticket_id)
     form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ticket_reply(
-                ticket_id=ticket.pk,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                by_staff=True,
-            )
-        except services.SupportError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, _("Your reply is sent."))
-            return redirect("support:staff_detail", ticket_id=ticket.pk)
+    if _reply(request, ticket, form, by_staff=True):
+        messages.success(request, _("Your reply is sent."))
+        return redirect("support:staff_detail", ticket_id=ticket.pk)
     return _staff_page(request, ticket, form=form)
 
 

@@ -34,9 +34,7 @@ class Wallet(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallets"
     )
-    kind = models.CharField(
-        _("kind"), max_length=20, choices=WalletKind, default=WalletKind.MAIN
-    )
+    kind = models.CharField(_("kind"), max_length=20, choices=WalletKind, default=WalletKind.MAIN)
     balance = models.DecimalField(_("balance"), default=0, **MONEY)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -453,6 +451,8 @@ class BankNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.get_outcome_display()} #{self.pk}"
+
+
 # --- referrals (billing.referrals) ----------------------------------------------------------------
 
 

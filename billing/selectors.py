@@ -52,9 +52,7 @@ _ZERO = Value(Decimal("0.00"), output_field=_MONEY)
 _TOLERANCE = Decimal("0.005")
 
 
-def ledger_entries_for_user(
-    *, user: User, kind: str | None = None
-) -> QuerySet[LedgerEntry]:
+def ledger_entries_for_user(*, user: User, kind: str | None = None) -> QuerySet[LedgerEntry]:
     """The customer's own entries, newest first, optionally of one kind, each with its top-up
     (one LEFT JOIN) for `LedgerEntry.description`; the page shows the order's id, not the order.
     The main wallet's only: commission has its own page (the referral page)."""

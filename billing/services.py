@@ -122,9 +122,7 @@ def wallet_for_user(*, user: User, kind: str = WalletKind.MAIN) -> Wallet:
 
 def wallet_balance(*, user: User, kind: str = WalletKind.MAIN) -> Decimal:
     """The user's balance now (zero without a wallet). A read: creates nothing, locks nothing."""
-    balance = (
-        Wallet.objects.filter(user=user, kind=kind).values_list("balance", flat=True).first()
-    )
+    balance = Wallet.objects.filter(user=user, kind=kind).values_list("balance", flat=True).first()
     return quantize_money(balance) if balance is not None else ZERO
 
 
@@ -185,9 +183,7 @@ def wallet_deposit(
 
 
 @transaction.atomic
-def wallet_charge(
-    *, user: User, amount: Decimal, order_id: int, memo: str = ""
-) -> LedgerEntry:
+def wallet_charge(*, user: User, amount: Decimal, order_id: int, memo: str = "") -> LedgerEntry:
     """Take an order's price from the customer's wallet.
 
     Raises InsufficientFunds or AlreadyCharged, changing nothing. Meant to run inside the
@@ -315,9 +311,9 @@ def wallet_commission_move(
         )
     # Lock order: the main wallet, then the commission wallet (see the module's docstring).
     main = _locked_wallet_of(user=user)
-    commission = Wallet.objects.select_for_update().filter(
-        user=user, kind=WalletKind.COMMISSION
-    ).first()
+    commission = (
+        Wallet.objects.select_for_update().filter(user=user, kind=WalletKind.COMMISSION).first()
+    )
     available = commission.balance if commission is not None else ZERO
     if commission is None or value > available:
         raise InsufficientFunds(balance=available, needed=value)
@@ -471,9 +467,7 @@ def topup_confirm(
 
 
 @transaction.atomic
-def topup_reject(
-    *, topup_id: int, rejected_by: User | None, note: str = ""
-) -> TopUpRequest:
+def topup_reject(*, topup_id: int, rejected_by: User | None, note: str = "") -> TopUpRequest:
     """Close a top-up request whose money never arrived. Rejecting twice is harmless; a credited
     request cannot be rejected (take money back with an adjustment instead)."""
     topup = TopUpRequest.objects.select_for_update().get(pk=topup_id)

@@ -163,14 +163,14 @@ def _settle(transfer: BankTransfer) -> tuple[str, str]:
 
     found = find_codes(transfer.content, prefix=settings.DEPOSIT_CODE_PREFIX)
     topups = list(
-        TopUpRequest.objects.filter(reference__in=found.requests).order_by("pk").values_list(
-            "pk", "user_id", "reference"
-        )
+        TopUpRequest.objects.filter(reference__in=found.requests)
+        .order_by("pk")
+        .values_list("pk", "user_id", "reference")
     )
     codes = list(
-        DepositCode.objects.filter(code__in=found.deposits).order_by("pk").values_list(
-            "user_id", "code"
-        )
+        DepositCode.objects.filter(code__in=found.deposits)
+        .order_by("pk")
+        .values_list("user_id", "code")
     )
     users = {user_id for _pk, user_id, _ref in topups} | {user_id for user_id, _code in codes}
     problem = ""
@@ -196,9 +196,7 @@ def _settle(transfer: BankTransfer) -> tuple[str, str]:
             transfer.save(update_fields=["matched_code", "note"])
             return Outcome.UNMATCHED, transfer.note
         if topup.state != TopUpRequest.State.REJECTED:
-            entry = topup_close_credited(
-                topup=topup, received=transfer.amount, confirmed_by=None
-            )
+            entry = topup_close_credited(topup=topup, received=transfer.amount, confirmed_by=None)
             _mark_credited(
                 transfer, user=topup.user, entry=entry, bonus_entry=topup.bonus_entry, code=code
             )

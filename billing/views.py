@@ -92,9 +92,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error("username", str(exc))
         else:
             # Before login(), which starts a new session (the code is carried over anyway).
-            referrals.referral_attach(
-                referred=user, code=request.session.get(REFERRAL_SESSION_KEY)
-            )
+            referrals.referral_attach(referred=user, code=request.session.get(REFERRAL_SESSION_KEY))
             # Named: the first backend is django-axes' (it checks lockouts and logs nobody in).
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[NEW_API_KEY_SESSION_KEY] = raw_key

@@ -33,8 +33,17 @@ class ProviderForm(forms.ModelForm):
 
     class Meta:
         model = Provider
-        fields = ("name", "api_url", "api_key", "currency", "rate", "timeout", "enabled",
-                  "paused", "when_paused")
+        fields = (
+            "name",
+            "api_url",
+            "api_key",
+            "currency",
+            "rate",
+            "timeout",
+            "enabled",
+            "paused",
+            "when_paused",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,8 +82,15 @@ class ProviderAdmin(admin.ModelAdmin):
         "service_count",
     )
     list_filter = ("enabled", "paused", "currency")
-    readonly_fields = ("key_display", "rate_as_of", "from_env", "balance_display", "balance_at",
-                       "last_out_of_funds_at", "created_at")
+    readonly_fields = (
+        "key_display",
+        "rate_as_of",
+        "from_env",
+        "balance_display",
+        "balance_at",
+        "last_out_of_funds_at",
+        "created_at",
+    )
     actions = ("pause_selected", "resume_selected")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Provider]:
@@ -112,7 +128,9 @@ class ProviderAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             try:
                 changed = provider_set_rate(
-                    provider_id=obj.pk, rate=new_rate, changed_by=request.user  # type: ignore[arg-type]
+                    provider_id=obj.pk,
+                    rate=new_rate,
+                    changed_by=request.user,  # type: ignore[arg-type]
                 )
             except ProviderError as exc:
                 self.message_user(request, str(exc), messages.ERROR)

@@ -224,7 +224,11 @@ class Service(models.Model):
         help_text=_("The cost rose above the fixed price; see the price history."),
     )
     markup_percent = models.DecimalField(
-        _("markup % (this service)"), max_digits=7, decimal_places=2, null=True, blank=True,
+        _("markup % (this service)"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     fixed_rate = models.DecimalField(_("fixed price per 1000"), null=True, blank=True, **RATE)
@@ -272,28 +276,39 @@ class PricingSettings(models.Model):
         PAUSE = "pause", _("Pause the service")
 
     default_markup_percent = models.DecimalField(
-        _("default markup %"), max_digits=7, decimal_places=2, default=Decimal("30"),
+        _("default markup %"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("30"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     min_margin_percent = models.DecimalField(
-        _("minimum margin %"), max_digits=7, decimal_places=2, default=Decimal("5"),
+        _("minimum margin %"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("5"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     rounding_step = models.DecimalField(
         _("rounding step per 1000"),
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text=_("Round sell prices up to a multiple of this (0: no rounding)."), **RATE,
+        help_text=_("Round sell prices up to a multiple of this (0: no rounding)."),
+        **RATE,
     )
     new_service_policy = models.CharField(
         _("new services"), max_length=10, choices=NewServicePolicy, default=NewServicePolicy.LIST
     )
     below_cost_policy = models.CharField(
-        _("when cost exceeds a fixed price"), max_length=10, choices=BelowCostPolicy,
+        _("when cost exceeds a fixed price"),
+        max_length=10,
+        choices=BelowCostPolicy,
         default=BelowCostPolicy.RAISE,
     )
     upstream_balance_warning = models.DecimalField(
-        _("warn when the upstream balance is below"), max_digits=16, decimal_places=2,
+        _("warn when the upstream balance is below"),
+        max_digits=16,
+        decimal_places=2,
         default=Decimal("500000"),
     )
 
@@ -499,7 +514,10 @@ class CustomerPricing(models.Model):
         verbose_name=_("customer"),
     )
     discount_percent = models.DecimalField(
-        _("discount %"), max_digits=5, decimal_places=2, default=Decimal("0"),
+        _("discount %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("99.99"))],
         help_text=_("Off the shop's price of every service (0: none)."),
     )

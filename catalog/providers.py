@@ -102,8 +102,10 @@ def provider_set_rate(
         def convert(service: Service) -> None:
             # Rows from before providers (or written by hand) lack the provider's own price:
             # it is what their cost was at the old rate.
-            base = service.upstream_rate if service.upstream_rate is not None else (
-                quantize_rate(service.cost_rate / old)
+            base = (
+                service.upstream_rate
+                if service.upstream_rate is not None
+                else (quantize_rate(service.cost_rate / old))
             )
             service.upstream_rate = base
             service.cost_rate = quantize_rate(base * clean)

@@ -140,10 +140,15 @@ def upstream_balance_status() -> BalanceStatus:
         if synced is not None:
             balance, as_of = synced
     failed = (
-        UpstreamBalance.objects.filter(balance__isnull=True, checked_at__gt=as_of)
-        if as_of is not None
-        else UpstreamBalance.objects.filter(balance__isnull=True)
-    ).order_by("-checked_at", "-id").values_list("error", flat=True).first()
+        (
+            UpstreamBalance.objects.filter(balance__isnull=True, checked_at__gt=as_of)
+            if as_of is not None
+            else UpstreamBalance.objects.filter(balance__isnull=True)
+        )
+        .order_by("-checked_at", "-id")
+        .values_list("error", flat=True)
+        .first()
+    )
     return BalanceStatus(
         balance=balance,
         threshold=threshold,
@@ -241,8 +246,6 @@ def price_of(*, service: Service, rule: PriceRule | None) -> CustomerPrice:
         fixed_rate=rule.fixed.get(service.pk),
         allow_below_floor=rule.allow_below_floor,
     )
-
-
 
 
 def with_customer_prices(

@@ -499,9 +499,7 @@ def _fetch(provider: Provider) -> _Fetched:
     except UpstreamError as exc:
         # Unreachable: a second call would only wait for the same timeout.
         balance = (
-            None
-            if isinstance(exc, UpstreamUnreachable)
-            else _read_balance(client, notes, provider)
+            None if isinstance(exc, UpstreamUnreachable) else _read_balance(client, notes, provider)
         )
         raise _FetchFailed(str(exc), balance=balance) from exc
     from .balance import currency_mismatch, expected_currency
@@ -649,9 +647,7 @@ def service_pause(*, service_ids: Iterable[int], changed_by: User | None = None)
     return _write_services(service_ids=service_ids, change=pause, changed_by=changed_by)
 
 
-def service_resume(
-    *, service_ids: Iterable[int], changed_by: User | None = None
-) -> int:
+def service_resume(*, service_ids: Iterable[int], changed_by: User | None = None) -> int:
     """List these services again (held for review or paused). The pricing policy still applies:
     a fixed price below cost with the "pause" policy stays paused; a vanished service stays
     unavailable until the upstream lists it again."""

@@ -9,7 +9,5 @@ app_name = "catalog"
 urlpatterns = [
     path("services/", views.catalog_list, name="list"),
     path("services/updates/", views.catalog_updates, name="updates"),
-    path(
-        "services/<int:service_id>/favourite/", views.favourite_toggle_view, name="favourite"
-    ),
+    path("services/<int:service_id>/favourite/", views.favourite_toggle_view, name="favourite"),
 ]

@@ -77,11 +77,14 @@ class AttentionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     remains = forms.IntegerField(
-        label=_("Remains"), min_value=1, required=False,
+        label=_("Remains"),
+        min_value=1,
+        required=False,
         help_text=_("For a partial order: how many were not delivered, as the upstream shows."),
     )
     reason = forms.CharField(
-        label=_("Why"), max_length=400,
+        label=_("Why"),
+        max_length=400,
         help_text=_("What you checked at the upstream; it goes into the order's history."),
     )
 
@@ -435,6 +438,7 @@ class RefillRequestAdmin(_RequestAdmin):
 class CancelRequestAdmin(_RequestAdmin):
     list_display = ("id", "order", "customer", "state", "error", "created_at", "updated_at")
     readonly_fields = ("order", "state", "error", "created_at", "updated_at")
+
 
 # Where each order was sent, and every attempt (issue 17).
 from . import admin_attempts  # noqa: E402, F401

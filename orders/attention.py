@@ -136,8 +136,10 @@ def final_decision(
             return S.PARTIAL, _refund(order, left), left
         return S.COMPLETED, Decimal("0"), 0
     if word == rules.COMPLETED:
-        return S.COMPLETED, Decimal("0"), 0 if remains is None else rules.clamp_remains(
-            remains, total
+        return (
+            S.COMPLETED,
+            Decimal("0"),
+            0 if remains is None else rules.clamp_remains(remains, total),
         )
     if word == rules.PARTIAL:
         if remains is None:

@@ -67,8 +67,13 @@ def orders_preview_mass(*, user: User, text: str) -> MassPreview:
             if len(parts) != 3:
                 raise OrderRejected("mass_format")
             checked = check_order(
-                service_id=parts[0], link=parts[1], quantity=parts[2],
-                comments=None, username=None, runs=None, interval=None,
+                service_id=parts[0],
+                link=parts[1],
+                quantity=parts[2],
+                comments=None,
+                username=None,
+                runs=None,
+                interval=None,
             )
         except OrderRejected as exc:
             row.display = exc.display

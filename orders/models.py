@@ -26,9 +26,9 @@ class OrderKind(models.TextChoices):
 class OrderState(models.TextChoices):
     """The panel's own states. Transitions are listed in `orders.states.TRANSITIONS`."""
 
-    QUEUED = "queued", _("Queued")            # charged, waiting to be forwarded
-    SENDING = "sending", _("Sending")         # claimed by a worker; the add call may be under way
-    REVIEW = "review", _("Held for review")   # the add may or may not have reached the upstream
+    QUEUED = "queued", _("Queued")  # charged, waiting to be forwarded
+    SENDING = "sending", _("Sending")  # claimed by a worker; the add call may be under way
+    REVIEW = "review", _("Held for review")  # the add may or may not have reached the upstream
     PLACED = "placed", pgettext_lazy("order state", "Placed")  # the upstream accepted it; tracked
     # The poll cannot decide (unknown to the upstream, missing from answers, an unknown word, no
     # usable count) for longer than ORDER_ATTENTION_AFTER: a person ends it or sends it back.
@@ -36,7 +36,7 @@ class OrderState(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     PARTIAL = "partial", _("Partial")
     CANCELED = "canceled", _("Canceled")
-    FAILED = "failed", _("Failed")            # rejected by the upstream; refunded in full
+    FAILED = "failed", _("Failed")  # rejected by the upstream; refunded in full
 
 
 class Order(models.Model):
@@ -93,7 +93,8 @@ class Order(models.Model):
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     waiting_for_funds = models.BooleanField(
-        _("waiting for upstream funds"), default=False,
+        _("waiting for upstream funds"),
+        default=False,
         help_text=_("The upstream answered 'Insufficient balance': the shop must top up upstream."),
     )
     # NULL, not "", for "no key": the unique constraint below applies only to real keys.

@@ -36,7 +36,14 @@ FAVOURITES = "*"  # the picker's pseudo-category of starred services
 _CATEGORIES_TTL = 300
 
 _LIST_FIELDS = (
-    "id", "name", "type", "category", "platform", "sell_rate", "min_quantity", "max_quantity",
+    "id",
+    "name",
+    "type",
+    "category",
+    "platform",
+    "sell_rate",
+    "min_quantity",
+    "max_quantity",
     "priority",
 )
 

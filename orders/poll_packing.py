@@ -20,6 +20,7 @@ from panel.upstream.client import OrderStatus, UpstreamError
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class Packed[T]:
     """Orders whose ids have all been asked, with the answers and the ids whose call failed."""

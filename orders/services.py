@@ -816,7 +816,13 @@ class PollResult:
 
 # What a poll writes onto an order that is still open (and `updated_at`, when one changed).
 _POLLED = (
-    "upstream_status", "start_count", "remains", "cost", "extra", "held_since", "attention_reason"
+    "upstream_status",
+    "start_count",
+    "remains",
+    "cost",
+    "extra",
+    "held_since",
+    "attention_reason",
 )
 _VIP_FIELDS = ("daily_post_limit", "daily_progress", "days_left", "total_posts", "completed_posts")
 
@@ -1161,9 +1167,7 @@ def _insert_all(rows: list[Any]) -> list[Any]:
         return lost
 
 
-def refill_request_many(
-    *, user: User, order_ids: Iterable[int]
-) -> dict[int, RefillRequest | str]:
+def refill_request_many(*, user: User, order_ids: Iterable[int]) -> dict[int, RefillRequest | str]:
     """Ask for refills of many of the user's orders in a constant number of queries (the API's
     `refill` with up to 100 ids).
 
@@ -1243,9 +1247,7 @@ def _cancel_before_sending(order: Order, user: User) -> CancelRequest | OrderRej
     return request
 
 
-def cancel_request_many(
-    *, user: User, order_ids: Iterable[int]
-) -> dict[int, CancelRequest | str]:
+def cancel_request_many(*, user: User, order_ids: Iterable[int]) -> dict[int, CancelRequest | str]:
     """Ask to cancel many of the user's orders (the API's `cancel` with up to 100 ids).
 
     Constant queries, plus a few per order still queued here: those are cancelled at once with
@@ -1314,9 +1316,9 @@ def _release_stale_claims(
 ) -> None:
     """Requests claimed by a worker that died mid-batch go back to `requested`: a re-send is
     safe here, the upstream answers "already submitted", which is read as success."""
-    model.objects.filter(
-        state="sending", updated_at__lt=now - REQUEST_SENDING_TIMEOUT
-    ).update(state="requested", updated_at=now)
+    model.objects.filter(state="sending", updated_at__lt=now - REQUEST_SENDING_TIMEOUT).update(
+        state="requested", updated_at=now
+    )
 
 
 def _claimed_batches(
@@ -1458,9 +1460,7 @@ def cancels_forward(
             else:
                 request.state, request.error = C.REJECTED, (answer.error or "")[:500]
                 result.cancels_rejected += 1
-        CancelRequest.objects.bulk_update(
-            requests, ["state", "error", "held_since", "updated_at"]
-        )
+        CancelRequest.objects.bulk_update(requests, ["state", "error", "held_since", "updated_at"])
     return result
 
 

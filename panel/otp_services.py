@@ -34,9 +34,7 @@ def totp_device_pending(*, user: User) -> TOTPDevice:
     return device
 
 
-def totp_device_confirm(
-    *, user: User, device: TOTPDevice, token: str
-) -> list[str] | None:
+def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str] | None:
     """Confirm `device` with a code from the app; None when the code is wrong.
 
     On success the user's other authenticators and backup codes are replaced, and the new

@@ -23,14 +23,18 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
 
     spending = orders_selectors.spending_by_day(user=request.user, days=30)
     recent = orders_selectors.orders_list(user=request.user)[:5]
-    return render(request, "dashboard.html", {
-        "counts": orders_selectors.order_counts_by_status(user=request.user),
-        "recent": [orders_selectors.order_row(order) for order in recent],
-        "chart": _bars(spending),
-        "spent_total": sum((amount for _day, amount in spending), Decimal("0")),
-        "slow_services": list(services_slow_now()[:10]),
-        "announcements": announcements_for_user(user=request.user),
-    })
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "counts": orders_selectors.order_counts_by_status(user=request.user),
+            "recent": [orders_selectors.order_row(order) for order in recent],
+            "chart": _bars(spending),
+            "spent_total": sum((amount for _day, amount in spending), Decimal("0")),
+            "slow_services": list(services_slow_now()[:10]),
+            "announcements": announcements_for_user(user=request.user),
+        },
+    )
 
 
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 300, 110, 100  # SVG units; bars grow up from y=100
@@ -43,16 +47,18 @@ def _bars(spending: list[tuple[date, Decimal]]) -> list[dict[str, object]]:
     bars = []
     for index, (day, amount) in enumerate(spending):
         height = round(float(amount / highest) * (CHART_TOP - 10), 1)
-        bars.append({
-            "day": day,
-            "amount": amount,
-            "x": round(index * slot + 1, 1),
-            "width": round(slot - 2, 1),
-            "y": round(CHART_TOP - height, 1),
-            "height": height,
-            "label": (len(spending) - 1 - index) % 7 == 0,  # dates: today, a week back, ...
-            "label_x": round(index * slot + slot / 2, 1),
-        })
+        bars.append(
+            {
+                "day": day,
+                "amount": amount,
+                "x": round(index * slot + 1, 1),
+                "width": round(slot - 2, 1),
+                "y": round(CHART_TOP - height, 1),
+                "height": height,
+                "label": (len(spending) - 1 - index) % 7 == 0,  # dates: today, a week back, ...
+                "label_x": round(index * slot + slot / 2, 1),
+            }
+        )
     return bars
 
 

@@ -111,8 +111,7 @@ def ticket_open(
     with transaction.atomic():
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         if open_limit and (
-            Ticket.objects.filter(user=user).exclude(state=TicketState.CLOSED).count()
-            >= open_limit
+            Ticket.objects.filter(user=user).exclude(state=TicketState.CLOSED).count() >= open_limit
         ):
             raise TooManyTickets(
                 _(

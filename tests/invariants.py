@@ -197,16 +197,22 @@ def _commission_problems(
     ins = LedgerEntry.objects.filter(kind="commission_in")
     if outs.count() != ins.count() or outs.count() != CommissionTransfer.objects.count():
         problems.append("commission moves are not all pairs of one entry out and one in")
-    for transfer_id, user_id, amount, out_amount, out_wallet, in_amount, in_wallet in (
-        CommissionTransfer.objects.values_list(
-            "pk",
-            "user_id",
-            "amount",
-            "out_entry__amount",
-            "out_entry__wallet_id",
-            "in_entry__amount",
-            "in_entry__wallet_id",
-        )
+    for (
+        transfer_id,
+        user_id,
+        amount,
+        out_amount,
+        out_wallet,
+        in_amount,
+        in_wallet,
+    ) in CommissionTransfer.objects.values_list(
+        "pk",
+        "user_id",
+        "amount",
+        "out_entry__amount",
+        "out_entry__wallet_id",
+        "in_entry__amount",
+        "in_entry__wallet_id",
     ):
         if not (
             out_amount == -amount

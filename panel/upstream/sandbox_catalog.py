@@ -246,7 +246,13 @@ CATALOG: Final[tuple[dict[str, Any], ...]] = (
         avg_time_min=5,
     ),
     _service(
-        112, "TikTok - Share", "TikTok - Share video", "8000.0000", 100, 100000, avg_time_min=20,
+        112,
+        "TikTok - Share",
+        "TikTok - Share video",
+        "8000.0000",
+        100,
+        100000,
+        avg_time_min=20,
     ),
     # ---------------------------------------------------------------- Facebook
     _service(
@@ -530,7 +536,13 @@ CATALOG: Final[tuple[dict[str, Any], ...]] = (
         502, "Shopee - Like", "Shopee - Like sản phẩm", "50000.0000", 50, 10000, avg_time_min=240
     ),
     _service(
-        503, "Shopee - Live", "Shopee - Mắt xem Live", "20000.0000", 50, 3000, avg_time_min=10,
+        503,
+        "Shopee - Live",
+        "Shopee - Mắt xem Live",
+        "20000.0000",
+        50,
+        3000,
+        avg_time_min=10,
     ),
     # ---------------------------------------------------------------- Telegram
     _service(

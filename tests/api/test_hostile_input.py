@@ -61,8 +61,13 @@ def test_json_true_is_not_service_one_nor_a_quantity_of_one(live_server, caplog)
     )
     as_quantity = _json(
         live_server,
-        {"key": customer.key, "action": "add", "service": service.pk, "link": LINK,
-         "quantity": True},
+        {
+            "key": customer.key,
+            "action": "add",
+            "service": service.pk,
+            "link": LINK,
+            "quantity": True,
+        },
     )
     # then both are refused, nothing is ordered or charged
     assert as_service == {"error": "Incorrect service ID"}
@@ -107,11 +112,15 @@ def test_only_get_and_post_act_other_methods_get_405_and_change_nothing(
     customer = new_customer(balance=1_000_000)
     service = make_service(min_quantity=10, max_quantity=1000)
     query = urlencode(
-        {"key": customer.key, "action": "add", "service": service.pk, "link": LINK,
-         "quantity": 100}
+        {"key": customer.key, "action": "add", "service": service.pk, "link": LINK, "quantity": 100}
     )
-    status, headers, body = _request(live_server, method, query=query, body=query.encode(),
-                                     content_type="application/x-www-form-urlencoded")
+    status, headers, body = _request(
+        live_server,
+        method,
+        query=query,
+        body=query.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert status == 405
     assert set(headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
     if method != "HEAD":
@@ -127,8 +136,10 @@ def test_only_get_and_post_act_other_methods_get_405_and_change_nothing(
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "application/json"),
         ("key=k&action=balance".encode("utf-16"), f"{FORM}; charset=utf-16"),
         ("key=k&action=bàlance".encode("latin-1"), f"{FORM}; charset=latin-1"),
-        (b"--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--x--\r\n",
-         "multipart/form-data"),
+        (
+            b'--x\r\nContent-Disposition: form-data; name="key"\r\n\r\nk\r\n--x--\r\n',
+            "multipart/form-data",
+        ),
     ],
     ids=["deep-array", "deep-object", "utf-16-form", "latin-1-form", "multipart-no-boundary"],
 )

@@ -89,6 +89,7 @@ def test_the_pickers_list_of_one_category_stays_small(client: Client, note_datab
     category = Service.objects.values_list("category", flat=True).first()
     response = client.get("/orders/new/services/", {"category": category})
     body: dict[str, Any] = response.json()
-    REPORT.add("picker list of one category (5,000 services)", "weight", len(response.content),
-               "bytes")
+    REPORT.add(
+        "picker list of one category (5,000 services)", "weight", len(response.content), "bytes"
+    )
     assert len(body["services"]) == 100 and body["more"] == 1150

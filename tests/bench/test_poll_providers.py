@@ -49,8 +49,13 @@ def seed(provider: Provider, sandbox: Sandbox, customer: Any, count: int, offset
     for n in range(count):
         link = f"https://example.com/bench-providers/{offset + n}"
         answer = sandbox.handle(
-            {"key": sandbox.key, "action": "add", "service": str(SERVICE), "link": link,
-             "quantity": "1000"}
+            {
+                "key": sandbox.key,
+                "action": "add",
+                "service": str(SERVICE),
+                "link": link,
+                "quantity": "1000",
+            }
         )
         rows.append(
             Order(
@@ -71,7 +76,9 @@ def seed(provider: Provider, sandbox: Sandbox, customer: Any, count: int, offset
 
 @pytest.mark.django_db(transaction=True)
 def test_a_poll_cycle_at_three_providers_makes_the_sum_of_ceil_n_over_200_calls(
-    sandbox: Sandbox, extra_sandboxes: list[SandboxServer], note_database: None,
+    sandbox: Sandbox,
+    extra_sandboxes: list[SandboxServer],
+    note_database: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     customer = new_customer("1000000000")
@@ -108,9 +115,7 @@ def test_a_poll_cycle_at_three_providers_makes_the_sum_of_ceil_n_over_200_calls(
     bench = f"poll cycle, {N} open orders at three providers"
     REPORT.add(bench, "time", elapsed, "s", f"< {MAX_SECONDS:g} s (beat every 120 s)")
     REPORT.add(bench, "of which upstream `status`", calls["seconds"], "s")
-    REPORT.add(
-        bench, "upstream calls", calls["n"], "", f"= sum of ceil(n/200) = {expected}"
-    )
+    REPORT.add(bench, "upstream calls", calls["n"], "", f"= sum of ceil(n/200) = {expected}")
     assert calls["n"] == expected
     for box, count in zip(sandboxes, counts, strict=True):
         assert len(box.calls_of("status")) == math.ceil(count / 200)

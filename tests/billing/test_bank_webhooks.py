@@ -167,9 +167,7 @@ def test_sepay_with_a_wrong_or_missing_key_gets_401_and_credits_nothing(
     assert outcomes() == [Outcome.REFUSED]
 
 
-def test_a_receiver_whose_key_is_not_configured_is_switched_off(
-    bank: str, settings: Any
-) -> None:
+def test_a_receiver_whose_key_is_not_configured_is_switched_off(bank: str, settings: Any) -> None:
     settings.SEPAY_WEBHOOK_KEY = ""
     settings.CASSO_CHECKSUM_KEY = ""
     user = make_customer()

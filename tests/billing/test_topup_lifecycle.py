@@ -91,9 +91,10 @@ def test_a_customer_cancels_a_pending_request_and_only_their_own(
     theirs.refresh_from_db()
     assert mine.state == TopUpRequest.State.CANCELED
     assert theirs.state == TopUpRequest.State.PENDING
-    assert customer_client.get(
-        reverse("billing:topup_cancel", args=[mine.reference])
-    ).status_code == 405
+    assert (
+        customer_client.get(reverse("billing:topup_cancel", args=[mine.reference])).status_code
+        == 405
+    )
 
 
 def test_a_credited_request_cannot_be_canceled() -> None:

@@ -214,9 +214,12 @@ def test_staff_approve_on_the_requests_page_with_the_amount_received_once(
     user = make_customer()
     topup = topup_request_create(user=user, amount=Decimal("50000"))
     url = reverse("admin:billing_topuprequest_approve", args=[topup.pk])
-    assert url in admin_client.get(
-        reverse("admin:billing_topuprequest_change", args=[topup.pk])
-    ).content.decode()
+    assert (
+        url
+        in admin_client.get(
+            reverse("admin:billing_topuprequest_change", args=[topup.pk])
+        ).content.decode()
+    )
     page = admin_client.get(url)
     assert page.status_code == 200 and 'value="50000"' in page.content.decode()
 

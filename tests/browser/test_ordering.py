@@ -198,9 +198,19 @@ def test_every_customer_page_fits_a_phone_and_the_language_sticks(
     page = tab.page
     tab.login("lan_anh")
     pages = [
-        "/", "/services/", "/services/updates/", f"/orders/new/?service={services[212].pk}",
-        "/orders/new/", "/orders/mass/", "/orders/", f"/orders/{order.pk}/", "/orders/refills/",
-        "/topup/", "/transactions/", "/account/", "/api/",
+        "/",
+        "/services/",
+        "/services/updates/",
+        f"/orders/new/?service={services[212].pk}",
+        "/orders/new/",
+        "/orders/mass/",
+        "/orders/",
+        f"/orders/{order.pk}/",
+        "/orders/refills/",
+        "/topup/",
+        "/transactions/",
+        "/account/",
+        "/api/",
     ]
     for path in pages:
         tab.goto(path, f"phone-{path}")
@@ -235,7 +245,10 @@ def test_the_admin_lists_fit_1280_px_with_money_written_one_way(
     customer = make_customer(username="thu_ha", email="th@example.com", balance="900000")
     for upstream_id in (101, 212, 104):
         order_place(
-            user=customer, service_id=services[upstream_id].pk, link=LINK, quantity=100,
+            user=customer,
+            service_id=services[upstream_id].pk,
+            link=LINK,
+            quantity=100,
             confirm_same_link=True,
         )
     make_staff(username="quanly", email="ql@example.com", password=PASSWORD, superuser=True)
@@ -245,8 +258,14 @@ def test_the_admin_lists_fit_1280_px_with_money_written_one_way(
     index = staff.page.inner_text("#content-main").lower()  # captions are upper-cased by CSS
     assert "otp_static" not in index and "otp_totp" not in index
     assert "mã dự phòng xác thực hai lớp" in index and "ứng dụng xác thực hai lớp" in index
-    for model in ("catalog/service", "orders/order", "catalog/syncrun", "billing/wallet",
-                  "billing/ledgerentry", "auth/user"):
+    for model in (
+        "catalog/service",
+        "orders/order",
+        "catalog/syncrun",
+        "billing/wallet",
+        "billing/ledgerentry",
+        "auth/user",
+    ):
         staff.goto(f"/{settings.ADMIN_URL}{model}/", f"admin-{model}")
         width, visible = staff.page.evaluate(
             "() => { const r = document.querySelector('#changelist .results');"

@@ -33,8 +33,9 @@ def browser(client: Any, customer: Any) -> Any:
     return client
 
 
-def _completed(user: Any, service: Any, minutes: int, *, ago: timedelta = timedelta(days=1),
-               **fields: Any) -> Order:
+def _completed(
+    user: Any, service: Any, minutes: int, *, ago: timedelta = timedelta(days=1), **fields: Any
+) -> Order:
     """A completed order that took `minutes` from placing to completion, `ago` before now."""
     order = make_order(user=user, service=service, charge="1", **fields)
     finished = timezone.now() - ago
@@ -142,9 +143,7 @@ def test_the_picker_lists_a_category_a_search_or_the_favourites(
     ).json() == {"favourite": True}
     listed = browser.get(url, {"category": starred.category}).json()["services"]
     assert listed[0]["id"] == starred.pk and listed[0]["favourite"]
-    assert [s["id"] for s in browser.get(url, {"category": "*"}).json()["services"]] == [
-        starred.pk
-    ]
+    assert [s["id"] for s in browser.get(url, {"category": "*"}).json()["services"]] == [starred.pk]
     # With favourites and nothing chosen, the page opens on them.
     assert browser.get(reverse("orders:new")).context["category"] == "*"
     browser.post(reverse("catalog:favourite", args=[starred.pk]))
@@ -190,8 +189,13 @@ def test_the_api_refuses_a_second_open_order_on_a_link_unless_confirmed(
 ) -> None:
     settings.ORDER_SAME_LINK = "refuse"
     user, key = make_customer_with_key(balance="1000000")
-    fields = {"key": key, "action": "add", "service": catalog[101].pk, "link": LINK,
-              "quantity": "1000"}
+    fields = {
+        "key": key,
+        "action": "add",
+        "service": catalog[101].pk,
+        "link": LINK,
+        "quantity": "1000",
+    }
     first = send(client, style, fields)
     assert "order" in first
     refused = send(client, style, fields)
@@ -208,8 +212,13 @@ def test_the_api_places_it_with_a_warning_when_the_setting_says_warn(
 ) -> None:
     settings.ORDER_SAME_LINK = "warn"
     _user, key = make_customer_with_key(balance="1000000")
-    fields = {"key": key, "action": "add", "service": catalog[101].pk, "link": LINK,
-              "quantity": "1000"}
+    fields = {
+        "key": key,
+        "action": "add",
+        "service": catalog[101].pk,
+        "link": LINK,
+        "quantity": "1000",
+    }
     first = send(client, "form", fields)
     second = send(client, "form", fields)
     assert second["order"] != first["order"]
@@ -278,7 +287,11 @@ def test_a_vietnamese_notice_is_fully_translated_with_amounts_as_on_the_site(
     from orders.services import order_notify
 
     order = make_order(
-        user=customer, service=catalog[101], charge="27750", quantity=5000, remains=1250,
+        user=customer,
+        service=catalog[101],
+        charge="27750",
+        quantity=5000,
+        remains=1250,
         state=OrderState.PARTIAL,
     )
     wallet_charge(user=customer, amount=order.charge, order_id=order.pk, memo="order")

@@ -37,9 +37,7 @@ def test_order_place_refuses_a_price_above_the_one_shown_and_charges_nothing(
     _raise_price(service, str(shown + 1))
     before = balance_of(customer)
     with pytest.raises(OrderRejected) as refused:
-        order_place(
-            user=customer, service_id=service.pk, link=LINK, quantity=1000, max_rate=shown
-        )
+        order_place(user=customer, service_id=service.pk, link=LINK, quantity=1000, max_rate=shown)
     assert refused.value.code == "price_changed"
     assert refused.value.message.startswith(f"Price changed to {shown + 1:.4f} per 1000")
     assert balance_of(customer) == before and not Order.objects.exists()
@@ -64,7 +62,10 @@ def test_the_form_carries_the_prices_it_showed_and_asks_again_when_one_rose(
     assert f'name="shown_rates" value="{shown_rates}"' in page.content.decode()
     assert f"{service.pk}:{service.sell_rate:.4f}" in shown_rates.split(",")
     form = {
-        "service": service.pk, "link": LINK, "quantity": "1000", "request_key": "k1",
+        "service": service.pk,
+        "link": LINK,
+        "quantity": "1000",
+        "request_key": "k1",
         "shown_rates": shown_rates,
     }
     new_rate = service.sell_rate * 2
@@ -84,11 +85,11 @@ def test_the_form_carries_the_prices_it_showed_and_asks_again_when_one_rose(
     assert Order.objects.get().rate == new_rate
 
 
-def test_the_form_refuses_a_service_whose_price_it_never_showed(
-    browser: Any, catalog: Any
-) -> None:
+def test_the_form_refuses_a_service_whose_price_it_never_showed(browser: Any, catalog: Any) -> None:
     form = {
-        "service": catalog[101].pk, "link": LINK, "quantity": "1000",
+        "service": catalog[101].pk,
+        "link": LINK,
+        "quantity": "1000",
         "shown_rates": f"{catalog[102].pk}:{catalog[102].sell_rate}",
     }
     response = browser.post(reverse("orders:new"), form)
@@ -114,9 +115,7 @@ def test_mass_order_never_charges_above_the_prices_it_showed(
     assert Order.objects.count() == 1
 
 
-def test_mass_order_refuses_a_line_whose_service_was_not_shown(
-    customer: Any, catalog: Any
-) -> None:
+def test_mass_order_refuses_a_line_whose_service_was_not_shown(customer: Any, catalog: Any) -> None:
     results = orders_place_mass(
         user=customer,
         text=f"{catalog[101].pk}|{LINK}|1000",

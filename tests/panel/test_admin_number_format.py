@@ -94,9 +94,7 @@ def test_the_admin_writes_every_amount_and_rate_through_the_one_formatter(admin_
             "375.000,50 ₫",
             "18,75 ₫",
         ],
-        reverse("admin:orders_order_attention", args=[rows["order"].pk]): [
-            "charged 500.000 ₫"
-        ],
+        reverse("admin:orders_order_attention", args=[rows["order"].pk]): ["charged 500.000 ₫"],
         reverse("admin:billing_ledgerentry_changelist"): ["500.000 ₫"],
         reverse("admin:billing_ledgerentry_change", args=[rows["entry"].pk]): ["500.000 ₫"],
         reverse("admin:billing_topuprequest_changelist"): ["500.000 ₫"],

@@ -43,8 +43,14 @@ def test_the_access_log_never_prints_query_strings_where_api_keys_travel() -> No
 def test_the_environment_contract_is_documented() -> None:
     example = (ROOT / ".env.example").read_text()
     for name in (
-        "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL",
-        "SIEULIKE_API_URL", "SIEULIKE_API_KEY", "SIEULIKE_TIMEOUT",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "SIEULIKE_API_URL",
+        "SIEULIKE_API_KEY",
+        "SIEULIKE_TIMEOUT",
     ):
         assert name in example, name
 

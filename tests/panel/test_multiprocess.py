@@ -89,9 +89,20 @@ def gunicorn(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[], Se
         )
         log = tmp_path / "access.log"
         command = [
-            sys.executable, "-m", "gunicorn", "panel.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "3", "--log-level", "warning", "--access-logfile", str(log),
-            "--access-logformat", "pid=%(p)s %(s)s",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "panel.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            str(log),
+            "--access-logformat",
+            "pid=%(p)s %(s)s",
         ]
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -149,8 +160,10 @@ def test_a_price_committed_by_another_process_shows_on_the_next_request_and_is_c
         assert server.post({**fields, "action": "services"})[0]["rate"] == "150.0000"
 
     # when this process (not gunicorn) commits a new price, as a sync or the admin would
-    assert service_set_markup(service_ids=[service.pk], markup_percent=None,
-                              fixed_rate=Decimal("200")) == 1
+    assert (
+        service_set_markup(service_ids=[service.pk], markup_percent=None, fixed_rate=Decimal("200"))
+        == 1
+    )
 
     # then the very next services request, on whichever worker, shows it
     rates = {server.post({**fields, "action": "services"})[0]["rate"] for _ in range(6)}

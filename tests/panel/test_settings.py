@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     return subprocess.run(  # noqa: S603 - our own interpreter and manage.py, fixed arguments
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -76,8 +81,13 @@ def test_make_check_deploy_fails_without_a_shared_cache() -> None:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     make = shutil.which("make") or "make"
     result = subprocess.run(  # noqa: S603 - make, a fixed target
-        [make, "--no-print-directory", "check-deploy"], cwd=ROOT, env=base,
-        capture_output=True, text=True, timeout=300, check=False,
+        [make, "--no-print-directory", "check-deploy"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode != 0
     assert "CACHE_URL" in result.stdout + result.stderr

@@ -41,9 +41,10 @@ def test_a_new_rate_reprices_that_providers_services_and_no_other(two: Two) -> N
     backup = Service.objects.get(pk=two.backup.pk)
     assert backup.cost_rate == Decimal("26000.0000")
     assert backup.sell_rate == Decimal("33800.0000")
-    assert set(
-        PriceChange.objects.filter(service=backup).values_list("field", "new_value")
-    ) >= {("cost_rate", "26000.0000"), ("sell_rate", "33800.0000")}
+    assert set(PriceChange.objects.filter(service=backup).values_list("field", "new_value")) >= {
+        ("cost_rate", "26000.0000"),
+        ("sell_rate", "33800.0000"),
+    }
     vnd_after = Service.objects.get(pk=two.main.pk)
     assert (vnd_after.cost_rate, vnd_after.sell_rate) == (
         vnd_before.cost_rate,

@@ -29,13 +29,24 @@ def test_existing_rows_belong_to_the_provider_made_from_the_environment(settings
         old = executor.loader.project_state(BEFORE).apps
         user = old.get_model("auth", "User").objects.create(username="old-customer")
         service = old.get_model("catalog", "Service").objects.create(
-            upstream_id=101, name="old", category="c", cost_rate=Decimal("10"),
-            sell_rate=Decimal("13"), min_quantity=10, max_quantity=100,
+            upstream_id=101,
+            name="old",
+            category="c",
+            cost_rate=Decimal("10"),
+            sell_rate=Decimal("13"),
+            min_quantity=10,
+            max_quantity=100,
         )
         old.get_model("catalog", "SyncRun").objects.create(kind="full")
         old.get_model("orders", "Order").objects.create(
-            user=user, service=service, link="https://x.example/1", quantity=10,
-            rate=Decimal("13"), charge=Decimal("0.13"), state="placed", upstream_id=777,
+            user=user,
+            service=service,
+            link="https://x.example/1",
+            quantity=10,
+            rate=Decimal("13"),
+            charge=Decimal("0.13"),
+            state="placed",
+            upstream_id=777,
         )
     finally:
         executor = MigrationExecutor(connection)

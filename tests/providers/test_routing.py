@@ -129,7 +129,9 @@ def test_one_provider_down_while_the_other_syncs_and_polls(two: Two) -> None:
     two.vnd_sandbox.set_balance("0")
     at_usd = two.place()
     two.vnd_sandbox.set_balance("100000000")
-    Provider.objects.filter(pk=two.usd.pk).update(api_url=f"http://127.0.0.1:{closed_port()}/api/v2")
+    Provider.objects.filter(pk=two.usd.pk).update(
+        api_url=f"http://127.0.0.1:{closed_port()}/api/v2"
+    )
     two.vnd_sandbox.update_service(501, rate="31000.0000")
     # the sync: the USD provider's run fails, the VND provider's applies
     result = catalog_sync_all()

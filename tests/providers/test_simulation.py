@@ -99,9 +99,15 @@ class Reference:
                 )
                 if order.state == S.PARTIAL:
                     assert order.remains == there.remains, f"order {pk}: remains differ"
-            expected += expected_refund(
-                state=order.state, charge=price, remains=order.remains, total=order.total_quantity
-            ) - price
+            expected += (
+                expected_refund(
+                    state=order.state,
+                    charge=price,
+                    remains=order.remains,
+                    total=order.total_quantity,
+                )
+                - price
+            )
         balance = wallet_balance(user=two.customer)
         assert balance == expected, f"balance {balance}, the model says {expected}"
 
@@ -119,9 +125,7 @@ def step(two: Two, rng: random.Random, staff: Any, log: list[str], model: Refere
     main, vnd, usd = two.main, two.vnd_sandbox, two.usd_sandbox
     if action == "place":
         service = (
-            main
-            if rng.random() < 0.75
-            else Service.objects.get(provider=two.vnd, upstream_id=502)
+            main if rng.random() < 0.75 else Service.objects.get(provider=two.vnd, upstream_id=502)
         )
         fate = rng.random()
         if fate < 0.15:
@@ -245,6 +249,12 @@ def test_money_and_providers_agree_after_every_step(two: Two, seed: int) -> None
             order.service.backups.values_list("backup_id", flat=True)
         )
     left = set(Order.objects.values_list("state", flat=True)) - {
-        S.COMPLETED, S.PARTIAL, S.CANCELED, S.FAILED, S.REVIEW, S.QUEUED, S.PLACED
+        S.COMPLETED,
+        S.PARTIAL,
+        S.CANCELED,
+        S.FAILED,
+        S.REVIEW,
+        S.QUEUED,
+        S.PLACED,
     }
     assert not left

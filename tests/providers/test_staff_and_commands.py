@@ -83,8 +83,9 @@ def test_service_backup_command_appends_a_compatible_backup(two: Two) -> None:
     other = Service.objects.get(provider=two.usd, upstream_id=802)
     Service.objects.filter(pk=other.pk).update(refill=True)  # 501 has refill: so must a backup
     out = StringIO()
-    call_command("service_backup", str(two.main.pk), "--provider", "usdshop", "--service", "802",
-                 stdout=out)
+    call_command(
+        "service_backup", str(two.main.pk), "--provider", "usdshop", "--service", "802", stdout=out
+    )
     assert list(
         ServiceBackup.objects.filter(service=two.main).values_list("backup_id", "position")
     ) == [(two.backup.pk, 0), (other.pk, 1)]
@@ -105,8 +106,9 @@ def test_an_incompatible_backup_is_refused(two: Two, change: dict[str, Any], pro
     with pytest.raises(ValidationError, match=problem):
         service_backup_add(service_id=two.main.pk, backup_id=two.backup.pk)
     with pytest.raises(CommandError, match=problem):
-        call_command("service_backup", str(two.main.pk), "--provider", "usdshop", "--service",
-                     "801")
+        call_command(
+            "service_backup", str(two.main.pk), "--provider", "usdshop", "--service", "801"
+        )
     assert not ServiceBackup.objects.exists()
 
 

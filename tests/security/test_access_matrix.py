@@ -166,6 +166,7 @@ SHARED_ACTIONS: dict[str, SharedAction] = {
     "content:announcement_dismiss": SharedAction(lambda w: [_announcement(w).pk], [987654321]),
 }
 
+
 def _referred_commission(w: World) -> Commission:
     """Customer A referred by B, and B's commission on A's order (written as its end would)."""
     referral_attach(referred=w.a.user, code=referral_link_for(user=w.b.user).code)
@@ -191,7 +192,6 @@ REFERRAL_LINK = {"billing:referral_visit"}
 # login, a customer sees (or moves) only their own
 # (see test_the_referral_pages_are_the_customers_own).
 OWN_PAGES = {"billing:referrals": "GET", "billing:commission_move": "POST"}
-
 
 
 def _a_backup(service: Any) -> ServiceBackup:
@@ -235,8 +235,9 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
         provider="sepay", outcome="unmatched", raw_body="{}", transfer=_transfer()
     )[0],
     "billing.referrallink": lambda w: referral_link_for(user=w.a.user),
-    "billing.referral": lambda w: Referral.objects.filter(referred=w.a.user).first()
-    or _referred_commission(w).referral,
+    "billing.referral": lambda w: (
+        Referral.objects.filter(referred=w.a.user).first() or _referred_commission(w).referral
+    ),
     "billing.commission": lambda w: Commission.objects.first() or _referred_commission(w),
     "billing.commissiontransfer": _commission_transfer,
     "catalog.customerpricing": lambda w: CustomerPricing.objects.get_or_create(

@@ -189,7 +189,6 @@ class MOrder:
             state=self.state, charge=self.charge, remains=self.remains, total=self.total
         )
 
-
     def commission(self) -> Decimal:
         """What the referrer earns on this order: nothing until it ends."""
         if self.state not in FINAL:
@@ -826,8 +825,16 @@ class Simulation:
         upstream = self.sandbox.orders
         (upstream_id,) = self.upstream_ids(order, upstream)
         kind = self.rng.choice(
-            ["forgotten", "incorrect", "omitted", "unknown_word", "unreadable", "no_remains",
-             "run_forgotten", "run_no_remains"]
+            [
+                "forgotten",
+                "incorrect",
+                "omitted",
+                "unknown_word",
+                "unreadable",
+                "no_remains",
+                "run_forgotten",
+                "run_no_remains",
+            ]
         )
         target = upstream_id
         if kind.startswith("run_"):

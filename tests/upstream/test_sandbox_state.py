@@ -22,8 +22,15 @@ def free_port() -> int:
 def start(port: int, state: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
         [
-            sys.executable, "-m", "panel.upstream.sandbox", "--port", str(port),
-            "--time-scale", "0", "--state", str(state),
+            sys.executable,
+            "-m",
+            "panel.upstream.sandbox",
+            "--port",
+            str(port),
+            "--time-scale",
+            "0",
+            "--state",
+            str(state),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -65,7 +65,7 @@ class Command(BaseCommand):
             + "\n".join(lines)
             + "\nTo watch an order move to its backup, empty the main provider's account:\n"
             f"  curl -X POST http://127.0.0.1:{main_port}/_sandbox/balance "
-            "-d '{\"balance\": \"0\"}'\n"
+            '-d \'{"balance": "0"}\'\n'
             "then order one of the services above: the order page in the admin lists both "
             "attempts.\n"
             f"(Or pause {main.name} in the admin's Providers.)"

@@ -25,6 +25,7 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from panel.enqueue import enqueue
 from panel.http import AuthedRequest
 from panel.money import format_number, format_rate, format_vnd
 from panel.templatetags.panel_tags import when
@@ -441,12 +442,12 @@ class ServiceAdmin(admin.ModelAdmin):
         web request should wait, and the worker runs it under the same lock as the schedule."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        from .tasks import catalog_sync_task
-
-        try:
-            catalog_sync_task.delay()
-        except Exception as exc:  # noqa: BLE001 - the broker's errors vary by transport
-            self.message_user(request, _("Could not queue the sync: %s") % exc, messages.ERROR)
+        if not enqueue("catalog.tasks.catalog_sync_task"):
+            self.message_user(
+                request,
+                _("Could not queue the sync: the task queue did not answer."),
+                messages.ERROR,
+            )
         else:
             self.message_user(
                 request,

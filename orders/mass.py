@@ -17,7 +17,7 @@ from panel.money import ZERO, charge_for
 from . import guards, rules
 from .errors import OrderRejected
 from .services import MASS_MAX_LINES
-from .services import _check_order as check_order
+from .validation import check_order
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

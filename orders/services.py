@@ -33,11 +33,12 @@ from django.utils import timezone
 from billing.referrals import commission_on_order_end
 from billing.services import InsufficientFunds, wallet_charge, wallet_refund
 from catalog.balance import currency_mismatch, expected_currency
-from catalog.models import Provider, Service, ServiceType
+from catalog.models import Provider
 from catalog.providers import provider_note_out_of_funds, provider_record_balance
 from catalog.selectors import customer_price_for
 from catalog.upstreams import client_for
 from panel.db import bulk_write
+from panel.enqueue import enqueue
 from panel.money import ZERO, charge_for, format_vnd, quantize_money
 from panel.upstream.client import (
     OrderStatus,
@@ -69,6 +70,7 @@ from .models import (
 from .policy import OPEN_REFILL_STATES, cancel_refusal, refill_refusal
 from .poll_packing import packed_statuses
 from .states import FINAL_STATES, order_transition
+from .validation import check_order
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -100,119 +102,6 @@ def _provider_ids(queryset: Any, field: str = "provider_id") -> list[int]:
 
 
 # =============================================================================== placing
-
-
-@dataclass(frozen=True)
-class _Checked:
-    service: Service
-    kind: str
-    link: str
-    quantity: int
-    comments: str = ""
-    username: str = ""
-    runs: int | None = None
-    interval: int | None = None
-
-    @property
-    def total_quantity(self) -> int:
-        return self.quantity * (self.runs or 1)
-
-
-_KIND_BY_TYPE = {
-    ServiceType.DEFAULT: OrderKind.DEFAULT,
-    ServiceType.CUSTOM_COMMENTS: OrderKind.CUSTOM_COMMENTS,
-    ServiceType.COMMENT_LIKES: OrderKind.COMMENT_LIKES,
-    ServiceType.PACKAGE: OrderKind.PACKAGE,
-}
-
-
-def _is_given(value: object) -> bool:
-    # Reseller scripts send "runs=0&interval=0" or empty strings for an ordinary order.
-    return value is not None and str(value).strip() not in ("", "0")
-
-
-def _check_quantity(service: Service, value: object) -> int:
-    quantity = rules.as_int(value)
-    if quantity is None or quantity <= 0:
-        raise OrderRejected("quantity")
-    if quantity < service.min_quantity:
-        raise OrderRejected("quantity_min", min=service.min_quantity)
-    if quantity > service.max_quantity:
-        raise OrderRejected("quantity_max", max=service.max_quantity)
-    return quantity
-
-
-def _check_order(
-    *,
-    service_id: object,
-    link: object,
-    quantity: object,
-    comments: object,
-    username: object,
-    runs: object,
-    interval: object,
-) -> _Checked:
-    """Validate everything against the catalog, in the upstream's order of checks."""
-    # The upstream's rule: runs >= 2 activates drip feed; runs=1 is an ordinary order (reseller
-    # scripts that always send `runs` rely on it). Fewer than 1 is refused, as upstream.
-    if _is_given(runs) and rules.as_int(runs) == 1:
-        runs = interval = None
-    sid = rules.as_int(service_id)
-    service = Service.objects.filter(pk=sid).first() if sid is not None and sid > 0 else None
-    if service is None or not service.is_available or service.type not in _KIND_BY_TYPE:
-        raise OrderRejected("service")
-    kind = _KIND_BY_TYPE[ServiceType(service.type)]
-
-    clean_link = link.strip() if isinstance(link, str) else ""
-    if not rules.is_valid_link(clean_link):
-        raise OrderRejected("link")
-
-    if kind == OrderKind.CUSTOM_COMMENTS:
-        lines = rules.comment_lines(comments if isinstance(comments, str) else "")
-        if not lines:
-            raise OrderRejected("comments_missing")
-        for number, line in enumerate(lines, start=1):
-            if not rules.is_valid_comment(line):
-                raise OrderRejected("comment_line", line=number, limit=rules.COMMENT_MAX_LENGTH)
-        if len(lines) < service.min_quantity:
-            raise OrderRejected("comments_min", min=service.min_quantity)
-        if len(lines) > min(service.max_quantity, rules.COMMENTS_MAX_LINES):
-            raise OrderRejected(
-                "comments_max", max=min(service.max_quantity, rules.COMMENTS_MAX_LINES)
-            )
-        if _is_given(runs):
-            raise OrderRejected("no_dripfeed")
-        return _Checked(service, kind, clean_link, len(lines), comments="\n".join(lines))
-
-    if _is_given(runs):
-        if kind != OrderKind.DEFAULT or not service.dripfeed:
-            raise OrderRejected("no_dripfeed")
-        per_run = _check_quantity(service, quantity)
-        runs_n = rules.as_int(runs)
-        if runs_n is None or runs_n < 2:
-            raise OrderRejected("runs")
-        interval_n = rules.as_int(interval)
-        if interval_n is None or interval_n < 1:
-            raise OrderRejected("interval")
-        if runs_n * interval_n > rules.DRIPFEED_MAX_MINUTES:
-            raise OrderRejected("total_time")
-        # The upstream checks only the per-run quantity; the total is capped too so that a
-        # drip-feed cannot buy more than the service's maximum by splitting it into runs.
-        if per_run * runs_n > service.max_quantity:
-            raise OrderRejected("total_max", max=service.max_quantity)
-        return _Checked(
-            service, OrderKind.DRIPFEED, clean_link, per_run, runs=runs_n, interval=interval_n
-        )
-
-    count = _check_quantity(service, quantity)
-    if kind == OrderKind.COMMENT_LIKES:
-        name = username.strip() if isinstance(username, str) else ""
-        if not name:
-            raise OrderRejected("username_missing")
-        if not rules.is_valid_username(name):
-            raise OrderRejected("username")
-        return _Checked(service, kind, clean_link, count, username=name)
-    return _Checked(service, kind, clean_link, count)
 
 
 def _find_by_key(*, user: User, key: str, fingerprint: str) -> Order | None:
@@ -266,7 +155,7 @@ def order_place(
         return found
     expected_rate = guards.parse_rate(max_rate)
 
-    checked = _check_order(
+    checked = check_order(
         service_id=service_id,
         link=link,
         quantity=quantity,
@@ -323,15 +212,8 @@ def order_place(
 
 
 def _enqueue_forward(order_id: int) -> None:
-    from .tasks import order_forward_task
-
-    try:
-        order_forward_task.delay(order_id)
-    except Exception:
-        # The broker is down: the order is safely queued and the sweep will forward it.
-        logger.warning(
-            "could not enqueue the forward of order %s; the sweep will", order_id, exc_info=True
-        )
+    # When the broker is down the order is safely queued and the sweep will forward it.
+    enqueue("orders.tasks.order_forward_task", order_id)
 
 
 @dataclass
@@ -413,12 +295,7 @@ def _finish(
 
 
 def _enqueue_notify(order_id: int) -> None:
-    from .tasks import order_notify_task
-
-    try:
-        order_notify_task.delay(order_id)
-    except Exception:
-        logger.warning("could not enqueue the notice of order %s", order_id, exc_info=True)
+    enqueue("orders.tasks.order_notify_task", order_id)
 
 
 # =============================================================================== forwarding
@@ -659,12 +536,7 @@ def _forward_rejected(order: Order, message: str) -> str:
 def _enqueue_balance_refresh() -> None:
     """After an "Insufficient balance", read the upstream balance at once: the dashboard and the
     low-balance warning must not wait for the next scheduled check."""
-    from catalog.tasks import upstream_balance_refresh_task
-
-    try:
-        upstream_balance_refresh_task.delay()
-    except Exception:
-        logger.warning("could not enqueue an upstream balance check", exc_info=True)
+    enqueue("catalog.tasks.upstream_balance_refresh_task")
 
 
 def _forward_unreachable(order: Order, detail: str) -> str:
@@ -1542,12 +1414,7 @@ def refills_poll(
 
 
 def _enqueue_refill_notify(refill_id: int) -> None:
-    from .tasks import refill_notify_task
-
-    try:
-        refill_notify_task.delay(refill_id)
-    except Exception:
-        logger.warning("could not enqueue the notice of refill %s", refill_id, exc_info=True)
+    enqueue("orders.tasks.refill_notify_task", refill_id)
 
 
 # =============================================================================== one whole cycle

@@ -24,6 +24,7 @@ from orders.selectors import order_for_user
 from orders.services import cancel_request, refill_request
 from orders.states import order_note
 from panel import ratelimit
+from panel.enqueue import enqueue
 
 from .models import (
     MESSAGE_MAX,
@@ -283,14 +284,7 @@ def ticket_order_action(*, ticket_id: int, actor: User) -> OrderActionResult:
 
 
 def _enqueue_notice(message_id: int) -> None:
-    from .tasks import ticket_reply_notify_task
-
-    try:
-        ticket_reply_notify_task.delay(message_id)
-    except Exception:
-        logger.warning(
-            "could not enqueue the notice of ticket message %s", message_id, exc_info=True
-        )
+    enqueue("support.tasks.ticket_reply_notify_task", message_id)
 
 
 def ticket_reply_notify(*, message_id: int) -> bool:

@@ -122,7 +122,7 @@ def test_orders_placed_while_the_broker_is_down_are_kept_charged_once_and_sent_b
     assert len(orders) == 4 and {o.state for o in orders} == {S.QUEUED}
     assert LedgerEntry.objects.filter(kind=EntryKind.CHARGE).count() == 4
     assert wallet_balance(user=user) == Decimal("1000000") - sum(o.charge for o in orders)
-    assert caplog.text.count("could not enqueue the forward") == 4
+    assert caplog.text.count("could not enqueue orders.tasks.order_forward_task") == 4
     assert sandbox.orders == {}
     assert_money_invariants(sandbox=sandbox)
     # when the sweep runs while the broker is still down, the orders simply keep waiting

@@ -33,9 +33,10 @@ test: venv .env
 bench: venv .env
 	BENCH_FULL=1 scripts/with-services $(BIN)/python -m pytest tests/bench $(PYTEST_ARGS)
 
+## make lint: the hooks of .pre-commit-config.yaml over every file (ruff check, ruff format
+## --check, mypy), so a commit hook, this target and CI run the same checks.
 lint: venv .env  # mypy's django-stubs plugin loads the settings
-	$(BIN)/ruff check .
-	$(BIN)/mypy panel catalog billing orders content support
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 check-deploy: venv
 	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \

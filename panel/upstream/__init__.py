@@ -3,18 +3,20 @@ The sandbox to develop against is its own package, ``panel.sandbox``."""
 
 from __future__ import annotations
 
-from .client import (
+from .answers import (
     Balance,
     CancelResult,
     OrderStatus,
     RefillResult,
     RefillStatus,
+    UpstreamService,
+)
+from .client import UpstreamClient
+from .errors import (
     UpstreamAmbiguous,
     UpstreamBadAnswer,
-    UpstreamClient,
     UpstreamError,
     UpstreamRejected,
-    UpstreamService,
     UpstreamUnreachable,
 )
 

@@ -87,6 +87,8 @@ class Api:
         self, service: ServiceTerms, link: str, amount: _Amount, runs: int, interval: int
     ) -> int:
         book = self.book
+        # Paid in full when placed, rounded half-up to 0.01 (a drip-feed pays for every run);
+        # what is not delivered comes back when the order ends.
         per_run = money(service.rate * amount.quantity / 1000)
         book.charge(per_run * runs)
         fate, fate_remains = book.next_fate()
@@ -101,6 +103,7 @@ class Api:
                 now=now,
             )
             # A parent only schedules runs; each run is timed like an order of `quantity`.
+            # "Active" is not a cancellable status: its runs are cancelled one by one.
             parent.start_at, parent.end_at = now, math.inf
             parent.status, parent.runs, parent.interval = "Active", runs, interval
             parent.fate, parent.fate_remains = fate, fate_remains

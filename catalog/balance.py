@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 
 from panel.money import quantize_money
-from panel.upstream.client import UpstreamError
+from panel.upstream import UpstreamError
 
 from .models import Provider, UpstreamBalance
 from .upstreams import client_for

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from panel.db import bulk_write
 from panel.money import quantize_money, quantize_rate
-from panel.upstream.client import UpstreamError, UpstreamService, UpstreamUnreachable
+from panel.upstream import UpstreamError, UpstreamService, UpstreamUnreachable
 
 from . import pricing
 from .mapping import platform_for, service_type_for, upstream_status_for

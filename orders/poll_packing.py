@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from panel.upstream.client import OrderStatus, UpstreamError
+from panel.upstream import OrderStatus, UpstreamError
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from catalog.upstreams import client_for
 from panel.db import bulk_write
 from panel.enqueue import enqueue
 from panel.money import ZERO, charge_for, format_vnd, quantize_money
-from panel.upstream.client import (
+from panel.upstream import (
     OrderStatus,
     UpstreamClient,
     UpstreamError,

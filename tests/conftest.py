@@ -101,7 +101,7 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def sandbox_server():  # type: ignore[no-untyped-def]
     """The project's sandbox upstream, over real HTTP on loopback, for the whole session."""
-    from panel.upstream.sandbox import SandboxServer
+    from panel.sandbox import SandboxServer
 
     server = SandboxServer()
     server.start(host="127.0.0.1", port=0)

@@ -22,7 +22,7 @@ from catalog.services import catalog_sync
 from orders.models import Order, OrderState
 from orders.services import order_forward, order_place
 from panel.money import quantize_rate
-from panel.upstream.sandbox_catalog import CATALOG
+from panel.sandbox.catalog import CATALOG
 
 PASSWORD = "correct-horse-battery-42"
 MARKUP = Decimal("1.5")  # the sandbox's services are sold at cost x 1.5

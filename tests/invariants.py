@@ -33,7 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from panel.upstream.sandbox import Sandbox
+    from panel.sandbox import Sandbox
 
 CENT = Decimal("0.01")
 OPEN_STATES = frozenset({"queued", "sending", "review", "placed", "attention"})

@@ -1,24 +1,22 @@
-"""The upstream provider (sieulike API v2): the client, and a sandbox to develop against.
-
-Only the client is re-exported here. The sandbox is imported explicitly
-(``from panel.upstream.sandbox import SandboxServer``): importing it from this
-package would make ``python -m panel.upstream.sandbox`` load the module twice.
-"""
+"""The upstream provider's API v2 (sieulike): the protocol client, which knows no Django.
+The sandbox to develop against is its own package, ``panel.sandbox``."""
 
 from __future__ import annotations
 
-from .client import (
+from .answers import (
     Balance,
     CancelResult,
     OrderStatus,
     RefillResult,
     RefillStatus,
+    UpstreamService,
+)
+from .client import UpstreamClient
+from .errors import (
     UpstreamAmbiguous,
     UpstreamBadAnswer,
-    UpstreamClient,
     UpstreamError,
     UpstreamRejected,
-    UpstreamService,
     UpstreamUnreachable,
 )
 

@@ -17,8 +17,8 @@ from catalog.providers import provider_add
 from orders.models import Order, OrderState
 from orders.services import orders_poll
 from panel.money import charge_for
+from panel.sandbox import Sandbox, SandboxServer
 from panel.upstream.client import UpstreamClient
-from panel.upstream.sandbox import Sandbox, SandboxServer
 from tests.factories import service_from_entry
 from tests.faults.world import new_customer
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.models import PauseReason, PriceChange, PricingSettings, Service, ServiceType, SyncRun
 from catalog.pricing import price_for
 from catalog.services import catalog_sync
-from panel.upstream.sandbox_catalog import CATALOG
+from panel.sandbox.catalog import CATALOG
 from tests.factories import upstream_entry
 
 pytestmark = pytest.mark.django_db

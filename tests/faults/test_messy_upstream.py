@@ -512,7 +512,7 @@ def test_ids_and_limits_beyond_32_bits_sync_and_poll(
     assert run.ok, run.message
     service = Service.objects.get(upstream_id=big)
     assert service.max_quantity == 10**12
-    sandbox._next_id = 2**40  # the upstream's order ids are past 32 bits too
+    sandbox._book.next_id = 2**40  # the upstream's order ids are past 32 bits too
     wallet_deposit(user=customer, amount=Decimal("100000000"), memo="for 3,000,000 likes")
     order = place_order(
         user=customer, service=service, link="https://tiktok.com/@u/video/big", quantity=3_000_000

@@ -16,7 +16,7 @@ from orders.services import (
     refill_request,
     requests_cycle,
 )
-from panel.upstream.sandbox import Sandbox
+from panel.sandbox import Sandbox
 from tests.faults.world import closed_port
 
 from .conftest import Two

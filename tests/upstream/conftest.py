@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) from elsewhere
     sys.path.insert(0, str(ROOT))
 
+from panel.sandbox import Sandbox, SandboxServer  # noqa: E402
 from panel.upstream.client import UpstreamClient  # noqa: E402
-from panel.upstream.sandbox import Sandbox, SandboxServer  # noqa: E402
 
 KEY = "sandbox-key"
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from panel.sandbox import Sandbox
 from panel.upstream import (
     Balance,
     CancelResult,
@@ -28,7 +29,6 @@ from panel.upstream import (
     UpstreamService,
     UpstreamUnreachable,
 )
-from panel.upstream.sandbox import Sandbox
 
 from .conftest import KEY
 

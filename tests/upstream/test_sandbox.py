@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import requests
 
+from panel.sandbox import Sandbox, SandboxServer
+from panel.sandbox.catalog import CATALOG
 from panel.upstream import UpstreamClient, UpstreamRejected
-from panel.upstream.sandbox import Sandbox, SandboxServer
-from panel.upstream.sandbox_catalog import CATALOG
 
 from .conftest import KEY, ROOT
 
@@ -568,7 +568,7 @@ def test_the_sandbox_runs_as_a_process(http: requests.Session) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "panel.upstream.sandbox", "--port", str(port), "--key", "k1"]
+    command = [sys.executable, "-m", "panel.sandbox", "--port", str(port), "--key", "k1"]
     # A fixed argv: this interpreter running our own module.
     process = subprocess.Popen(  # noqa: S603
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True

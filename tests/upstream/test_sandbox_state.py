@@ -24,7 +24,7 @@ def start(port: int, state: Path) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "panel.upstream.sandbox",
+            "panel.sandbox",
             "--port",
             str(port),
             "--time-scale",

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from panel.upstream.sandbox import DEFAULT_BALANCE, Sandbox
+from panel.sandbox import DEFAULT_BALANCE, Sandbox
+from panel.sandbox.book import Book
 
 from .conftest import KEY
 
@@ -15,15 +16,15 @@ LINK = "https://www.facebook.com/somepage/posts/1234567890"
 
 @pytest.fixture
 def visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Ids of the orders `_tick` brings forward, in order (one entry per visit)."""
+    """Ids of the orders `Book.tick` brings forward, in order (one entry per visit)."""
     seen: list[int] = []
-    progress = Sandbox._progress
+    progress = Book._progress
 
-    def counted(self: Sandbox, order: Any, now: float) -> None:
+    def counted(self: Book, order: Any, now: float) -> None:
         seen.append(order.id)
         progress(self, order, now)
 
-    monkeypatch.setattr(Sandbox, "_progress", counted)
+    monkeypatch.setattr(Book, "_progress", counted)
     return seen
 
 

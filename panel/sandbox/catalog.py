@@ -1,33 +1,23 @@
 """The sandbox upstream's catalog: 41 services shaped like sieulike's ``services`` answer.
 
-Ids are grouped by platform with gaps (1xx TikTok, 2xx Facebook, 3xx Instagram,
-4xx YouTube, 5xx Shopee, 6xx Telegram), so code that confuses an id with a list
-position fails visibly. Rates are VND per 1000 units, as the upstream sends them
-(strings with four decimals), at the levels of the Vietnamese market: likes and views a few
-thousand đồng per 1000, follows tens of thousands, custom comments hundreds of thousands, and a
-VIP like package a few million per 1000 likes-per-post (so 50 likes a post costs 120,000-180,000 ₫).
+Ids are grouped by platform with gaps (1xx TikTok, 2xx Facebook, 3xx Instagram, 4xx YouTube,
+5xx Shopee, 6xx Telegram), so code that confuses an id with a list position fails visibly.
+Rates are VND per 1000 units as the upstream sends them (strings, four decimals), at Vietnamese
+market levels. Which ids tests reach for:
 
-What the catalog covers, by id:
+- "Custom Comments" (quantity = comment lines): 109, 207, 208, 305; "Comment Likes"
+  (``username`` required): 110, 209; VIP "Package": 212 (time-based), 213 (post-based)
+- dripfeed: 102, 103, 107, 108, 201, 210, 301, 306, 401
+- refill (days): 101 (30), 104 (30), 105 (7), 106 (0 = lifetime), 201 (7), 204 (30), 205 (30),
+  301 (30), 303 (30), 401 (30), 403 (30), 405 (7), 601 (7)
+- cancel: 102, 104, 106, 108, 111, 201, 204, 209, 302, 303, 401, 403, 501
+- status "slow": 103, 202, 304; "overload": 105, 206, 403; priority: 102, 106, 107, 201, 208, 402
+- a description with HTML (for the panel's escaping): 101
 
-- type "Default": every id not listed below
-- type "Custom Comments" (quantity = number of comment lines): 109, 207, 208, 305
-- type "Comment Likes" (``username`` required): 110, 209
-- type "Package", VIP time-based: 212 (30 days, up to 5 posts a day)
-- type "Package", VIP post-based: 213 (30 posts within 30 days)
-- dripfeed true: 102, 103, 107, 108, 201, 210, 301, 306, 401
-- refill true: 101 (30 d), 104 (30 d), 105 (7 d), 106 (0 = lifetime), 201 (7 d),
-  204 (30 d), 205 (30 d), 301 (30 d), 303 (30 d), 401 (30 d), 403 (30 d),
-  405 (7 d), 601 (7 d)
-- cancel true: 102, 104, 106, 108, 111, 201, 204, 209, 302, 303, 401, 403, 501
-- status "slow": 103, 202, 304; "overload": 105, 206, 403
-- priority true: 102, 106, 107, 201, 208, 402
-- description with HTML (for the panel's escaping): 101
-
-VIP packages ("Package"): ordered with a plain ``add`` (service, link, quantity)
-where ``quantity`` is the number of likes per post, so ``rate`` keeps its
-meaning (per 1000 likes-per-post, for the whole package period) and
-charge = rate * quantity / 1000 like every other service. The package's shape
-(days, posts) lives in the private ``_vip`` key, which the API never shows.
+A VIP package is ordered with a plain ``add`` whose ``quantity`` is likes per post, so ``rate``
+keeps its meaning (per 1000 likes-per-post, for the whole period) and the charge is
+rate * quantity / 1000 like any other. Its shape (days, posts) is in the private ``_vip`` key,
+which the API never shows.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The second demo provider's catalog (issue 17): a small shop billing in USD.
 
 Three services overlap the main sandbox's catalog (same kind, limits at least as wide, the same
-drip-feed and refill support) so `demo_setup` can make them backups; one is its own. Prices are
+drip-feed and refill support) so `demo_providers` can make them backups; one is its own. Prices are
 per 1000 in USD; at the demo's rate of 25,000 VND per USD each overlapping service costs a little
 less than its original, so a failover is never sold at a loss.
 """

@@ -42,6 +42,7 @@ from django.views.decorators.csrf import csrf_exempt
 from billing import services as billing
 from catalog import selectors as catalog
 from orders import guards as order_guards
+from orders import rules as order_rules
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderRejected
@@ -551,6 +552,10 @@ def docs(request: HttpRequest) -> HttpResponse:
             "endpoint": request.build_absolute_uri(reverse("api_v2")),
             "status_max": STATUS_MAX_IDS,
             "batch_max": BATCH_MAX_IDS,
+            # The order limits, stated from the constants the checks use (orders.rules).
+            "runs_min": order_rules.RUNS_MIN,
+            "dripfeed_max": order_rules.DRIPFEED_MAX_MINUTES,
+            "key_max": order_rules.IDEMPOTENCY_KEY_MAX_LENGTH,
             "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
             "currency": settings.CURRENCY,
             "price_rule": catalog.customer_price_rule(user=request.user),

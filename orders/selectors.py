@@ -97,10 +97,9 @@ def orders_list(*, user: User, status: str = "", search: str = "") -> QuerySet[O
         queryset = queryset.filter(_STATUS_FILTERS[status])
     search = search.strip()
     if search:
-        text = search.lstrip("#")
         match = Q(link__icontains=search)
-        if text.isdigit() and len(text) < 18:
-            match |= Q(pk=int(text))
+        if (pk := parse_id(search.lstrip("#"))) is not None:
+            match |= Q(pk=pk)
         queryset = queryset.filter(match)
     return queryset
 

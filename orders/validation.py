@@ -84,6 +84,14 @@ def check_order(
     return CheckedOrder(service, kind, clean_link, count)
 
 
+def check_idempotency_key(value: str | None) -> str | None:
+    """A client's idempotency key, trimmed; None when none was sent."""
+    key = (value or "").strip() or None
+    if key is not None and len(key) > rules.IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise OrderRejected("idempotency_key")
+    return key
+
+
 def check_service(value: object) -> Service:
     """A service on sale, of a type the panel can order."""
     pk = parse_id(value)

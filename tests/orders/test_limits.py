@@ -12,7 +12,7 @@ from orders import rules
 from orders.errors import _REJECTIONS, OrderRejected
 from orders.forms import MassOrderForm, OrderForm
 from orders.mass import orders_preview_mass
-from orders.validation import check_order
+from orders.validation import check_idempotency_key, check_order
 
 LINK = "https://tiktok.com/@user/video/123"
 
@@ -112,3 +112,17 @@ def test_no_refusal_types_a_limit_of_the_rules_as_a_number(limit: int) -> None:
     for code, (api, display, _field) in _REJECTIONS.items():
         assert not typed.search(api), code
         assert not typed.search(str(display)), code
+
+
+def test_an_idempotency_key_is_trimmed_and_bounded_by_the_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert check_idempotency_key(None) is None
+    assert check_idempotency_key("   ") is None
+    assert check_idempotency_key(" k-1 ") == "k-1"
+    assert check_idempotency_key("k" * rules.IDEMPOTENCY_KEY_MAX_LENGTH) is not None
+    monkeypatch.setattr(rules, "IDEMPOTENCY_KEY_MAX_LENGTH", 4)
+    assert check_idempotency_key("abcd") == "abcd"
+    with pytest.raises(OrderRejected) as refused:
+        check_idempotency_key("abcde")
+    assert refused.value.message == "Incorrect idempotency key"

@@ -5,6 +5,9 @@ than minimal 20"): the panel's API v2 answers it as `{"error": message}`, and re
 match on it. `OrderRejected.display` is the same refusal for a person in the browser, translated,
 and `OrderRejected.field` says which form field it belongs next to.
 
+A refusal that states a limit (a length, a number of runs or lines) is raised with it as a
+parameter, read from `orders.rules` by the check that refused: the words never carry the number.
+
 `plain_reason` turns an upstream refusal stored on an order or a request into plain words for the
 customer.
 """
@@ -22,7 +25,7 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
     "service": ("Incorrect service ID", _("This service is not available."), "service"),
     "link": (
         "Incorrect link",
-        _("Enter a valid http:// or https:// link (at most 500 characters, no spaces)."),
+        _("Enter a valid http:// or https:// link (at most %(limit)s characters, no spaces)."),
         "link",
     ),
     "quantity": ("Incorrect quantity", _("Enter a whole number."), "quantity"),
@@ -67,7 +70,7 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
     "username_missing": ("Username is required", _("Enter the commenter's username."), "username"),
     "username": (
         "Incorrect username",
-        _("Enter a username of letters, digits, dots, dashes or underscores (at most 100)."),
+        _("Enter a username of letters, digits, dots, dashes or underscores (at most %(limit)s)."),
         "username",
     ),
     "no_dripfeed": (
@@ -75,15 +78,17 @@ _REJECTIONS: Final[dict[str, tuple[str, Promise, str | None]]] = {
         _("This service does not support drip-feed."),
         "runs",
     ),
-    "runs": ("Runs must be at least 1", _("Drip-feed needs at least 2 runs."), "runs"),
+    # "at least 1" is the upstream's own wording, which scripts match on; the rule is RUNS_MIN
+    # (runs=1 is taken as an ordinary order before this check).
+    "runs": ("Runs must be at least 1", _("Drip-feed needs at least %(min)s runs."), "runs"),
     "interval": (
         "Interval must be at least 1 minute",
         _("The interval must be at least 1 minute."),
         "interval",
     ),
     "total_time": (
-        "Total time cannot exceed 1440 minutes",
-        _("Runs x interval must not exceed 1440 minutes (24 hours)."),
+        "Total time cannot exceed %(max)s minutes",
+        _("Runs x interval must not exceed %(max)s minutes (%(hours)s hours)."),
         "interval",
     ),
     "funds": (

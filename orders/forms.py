@@ -1,20 +1,29 @@
-"""Forms parse what the browser sent; every rule lives in `orders.services.order_place`.
+"""Forms parse what the browser sent; every rule lives in `orders.validation`.
 
-A refusal from the service (`OrderRejected`) names the field it belongs to and carries a
-translated message, which the view puts next to that field.
+A refusal (`OrderRejected`) names the field it belongs to and carries a translated message, which
+the view puts next to that field. Help texts that state a limit read it from `orders.rules`, as
+the checks and their refusals do, when the page is rendered.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django import forms
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 from panel.numbers import IntegerField
 
 from . import rules
 from .errors import OrderRejected
+
+
+def _stating(text: Promise, limits: Callable[[], dict[str, object]]) -> str:
+    """`text` with the limits it states filled in each time it is shown (in the active
+    language, with the value the checks use at that moment)."""
+    return lazy(lambda: str(text) % limits(), str)()
 
 
 class OrderForm(forms.Form):
@@ -40,14 +49,20 @@ class OrderForm(forms.Form):
     runs = IntegerField(
         label=_("Runs"),
         required=False,
-        min_value=2,
-        help_text=_("How many times the quantity is delivered (at least 2)."),
+        min_value=rules.RUNS_MIN,
+        help_text=_stating(
+            _("How many times the quantity is delivered (at least %(min)s)."),
+            lambda: {"min": rules.RUNS_MIN},
+        ),
     )
     interval = IntegerField(
         label=_("Interval (minutes)"),
         required=False,
         min_value=1,
-        help_text=_("Minutes between runs; runs x interval at most 1440."),
+        help_text=_stating(
+            _("Minutes between runs; runs x interval at most %(max)s."),
+            lambda: {"max": rules.DRIPFEED_MAX_MINUTES},
+        ),
     )
     confirm_same_link = forms.BooleanField(
         label=_("Place it anyway: I know another order on this link is still running"),
@@ -77,7 +92,10 @@ class MassOrderForm(forms.Form):
     orders = forms.CharField(
         label=_("Orders"),
         max_length=100_000,
-        help_text=_("One order per line: service_id|link|quantity (at most 100 lines)."),
+        help_text=_stating(
+            _("One order per line: service_id|link|quantity (at most %(max)s lines)."),
+            lambda: {"max": rules.MASS_MAX_LINES},
+        ),
         widget=forms.Textarea(
             attrs={"rows": 12, "placeholder": "101|https://tiktok.com/@user/video/123|1000"}
         ),

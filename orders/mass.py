@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from catalog.models import Service
 from catalog.selectors import customer_price_rule, customer_rate
 from panel.money import ZERO, charge_for
+from panel.numbers import parse_id
 
-from . import guards, rules
+from . import guards
 from .errors import OrderRejected
-from .services import MASS_MAX_LINES
-from .validation import check_order
+from .validation import check_order, mass_fields, mass_lines
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -52,24 +52,21 @@ class MassPreview:
 
 
 def orders_preview_mass(*, user: User, text: str) -> MassPreview:
-    raw = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), start=1)]
-    lines = [(n, line) for n, line in raw if line]
     preview = MassPreview(lines=[], total=ZERO, rates={})
-    if not lines or len(lines) > MASS_MAX_LINES:
-        exc = OrderRejected("mass_empty" if not lines else "mass_too_many", max=MASS_MAX_LINES)
+    try:
+        lines = mass_lines(text)
+    except OrderRejected as exc:
         preview.lines.append(MassPreviewLine(line=0, text="", display=exc.display))
         return preview
     rule = customer_price_rule(user=user)  # once for every line
     for number, line in lines:
         row = MassPreviewLine(line=number, text=line)
-        parts = [part.strip() for part in line.split("|")]
         try:
-            if len(parts) != 3:
-                raise OrderRejected("mass_format")
+            service_id, link, quantity = mass_fields(line)
             checked = check_order(
-                service_id=parts[0],
-                link=parts[1],
-                quantity=parts[2],
+                service_id=service_id,
+                link=link,
+                quantity=quantity,
                 comments=None,
                 username=None,
                 runs=None,
@@ -93,11 +90,11 @@ def parse_rates(text: str) -> dict[int, Decimal]:
     rates: dict[int, Decimal] = {}
     for item in (text or "").split(",")[:RATES_MAX]:
         pk_text, _sep, rate_text = item.partition(":")
-        pk = rules.as_int(pk_text)
+        pk = parse_id(pk_text)
         try:
             rate = guards.parse_rate(rate_text)
         except OrderRejected:
             continue
-        if pk is not None and pk > 0 and rate is not None:
+        if pk is not None and rate is not None:
             rates[pk] = rate
     return rates

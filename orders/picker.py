@@ -25,6 +25,7 @@ from catalog.selectors import (
     services_for_sale,
 )
 from panel.money import format_vnd
+from panel.numbers import parse_id
 
 from .stats import CompletionTime, completion_times
 
@@ -149,9 +150,8 @@ def picker_services(
     query = query.strip()[:SEARCH_MAX]
     if query:
         match = Q(name__icontains=query) | Q(category__icontains=query)
-        number = query.lstrip("#")
-        if number.isdigit():
-            match |= Q(pk=int(number))
+        if (pk := parse_id(query.lstrip("#"))) is not None:
+            match |= Q(pk=pk)
         services = services.filter(match)
     elif category == FAVOURITES:
         services = services.filter(pk__in=favourites)

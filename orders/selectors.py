@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from panel.money import ZERO
+from panel.numbers import parse_id, parse_int
 
 from . import rules
 from .models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
@@ -54,8 +55,8 @@ def orders_for_user(*, user: User) -> QuerySet[Order]:
 def order_for_user(*, user: User, order_id: object) -> Order | None:
     """One of the user's orders, or None (another customer's order is indistinguishable from
     one that does not exist)."""
-    pk = rules.as_int(order_id)
-    if pk is None or pk <= 0:
+    pk = parse_id(order_id)
+    if pk is None:
         return None
     return orders_for_user(user=user).filter(pk=pk).first()
 
@@ -63,7 +64,7 @@ def order_for_user(*, user: User, order_id: object) -> Order | None:
 def order_statuses(*, user: User, order_ids: Iterable[object]) -> dict[int, Order]:
     """The user's orders among `order_ids` (up to the API's 200), in one query; ids that are
     not the user's, or not integers, are absent."""
-    ids = {pk for pk in (rules.as_int(raw) for raw in order_ids) if pk is not None and pk > 0}
+    ids = {pk for pk in map(parse_id, order_ids) if pk is not None}
     if not ids:
         return {}
     return {order.pk: order for order in orders_for_user(user=user).filter(pk__in=ids)}
@@ -96,17 +97,16 @@ def orders_list(*, user: User, status: str = "", search: str = "") -> QuerySet[O
         queryset = queryset.filter(_STATUS_FILTERS[status])
     search = search.strip()
     if search:
-        text = search.lstrip("#")
         match = Q(link__icontains=search)
-        if text.isdigit() and len(text) < 18:
-            match |= Q(pk=int(text))
+        if (pk := parse_id(search.lstrip("#"))) is not None:
+            match |= Q(pk=pk)
         queryset = queryset.filter(match)
     return queryset
 
 
 def _count(value: object) -> int | None:
     """A non-negative counter from `order.extra` (the upstream's JSON), or None if absent/odd."""
-    number = rules.as_int(value)
+    number = parse_int(value)
     return max(0, number) if number is not None else None
 
 
@@ -239,8 +239,8 @@ def order_row(
 
 def order_detail(*, user: User, order_id: object) -> OrderRow | None:
     """An order of the user's with everything its page needs, or None."""
-    pk = rules.as_int(order_id)
-    if pk is None or pk <= 0:
+    pk = parse_id(order_id)
+    if pk is None:
         return None
     order = orders_list(user=user).filter(pk=pk).first()
     return order_row(order) if order is not None else None
@@ -322,7 +322,7 @@ def refill_statuses(
     order ids, as the upstream's protocol has it ("the refill id is the order id"), and each maps
     to that order's latest refill.
     """
-    wanted = {pk for pk in (rules.as_int(raw) for raw in ids) if pk is not None and pk > 0}
+    wanted = {pk for pk in map(parse_id, ids) if pk is not None}
     if not wanted:
         return {}
     queryset = refills_for_user(user=user)

@@ -21,6 +21,7 @@ from billing.services import order_refunded_amount
 from catalog.models import Service
 from catalog.selectors import SEARCH_MAX, service_for_sale
 from panel.http import AuthedRequest
+from panel.numbers import parse_id, parse_int
 
 from . import picker, rules, selectors
 from .errors import OrderRejected
@@ -37,7 +38,7 @@ FRAGMENT_MAX_IDS = 100
 
 def _picked(request: AuthedRequest, form: OrderForm) -> tuple[Service | None, str, str]:
     """The picker's state from the URL (and the posted form): service, category, search."""
-    service_id = rules.as_int(form["service"].value())
+    service_id = parse_int(form["service"].value())
     selected = service_for_sale(service_id=service_id) if service_id else None
     query = request.GET.get("q", "")[:SEARCH_MAX]
     category = request.GET.get("category", "")[:255]
@@ -54,7 +55,7 @@ def order_new(request: AuthedRequest) -> HttpResponse:
     page (`?service=ID`) opens the form with that service chosen, and a reload keeps the choice.
     """
     form = OrderForm(
-        request.POST or None, initial={"service": rules.as_int(request.GET.get("service", ""))}
+        request.POST or None, initial={"service": parse_int(request.GET.get("service", ""))}
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -136,7 +137,7 @@ def picker_services_json(request: AuthedRequest) -> JsonResponse:
 @require_GET
 def service_card_fragment(request: AuthedRequest) -> HttpResponse:
     """The service card as HTML, for the page's script when the customer picks another service."""
-    service_id = rules.as_int(request.GET.get("service", ""))
+    service_id = parse_int(request.GET.get("service", ""))
     service = service_for_sale(service_id=service_id) if service_id else None
     if service is None:
         raise Http404
@@ -151,7 +152,7 @@ def service_card_fragment(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def same_link_json(request: AuthedRequest) -> JsonResponse:
     """Is an order of the customer's for this service and link still open? For the live warning."""
-    service_id = rules.as_int(request.GET.get("service", ""))
+    service_id = parse_int(request.GET.get("service", ""))
     link = request.GET.get("link", "")[: rules.LINK_MAX_LENGTH]
     existing = (
         open_order_on_link(user=request.user, service_id=service_id, link=link)
@@ -213,8 +214,8 @@ def order_list(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def order_status_fragment(request: AuthedRequest) -> JsonResponse:
     """Progress of the orders on the page, polled by static/js/orders.js: ?ids=1,2,3."""
-    ids = [rules.as_int(raw) for raw in request.GET.get("ids", "").split(",")[:FRAGMENT_MAX_IDS]]
-    wanted = [pk for pk in ids if pk is not None and pk > 0]
+    ids = [parse_id(raw) for raw in request.GET.get("ids", "").split(",")[:FRAGMENT_MAX_IDS]]
+    wanted = [pk for pk in ids if pk is not None]
     rows = [
         selectors.order_row(order)
         for order in selectors.orders_list(user=request.user).filter(pk__in=wanted)

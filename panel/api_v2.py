@@ -42,13 +42,14 @@ from django.views.decorators.csrf import csrf_exempt
 from billing import services as billing
 from catalog import selectors as catalog
 from orders import guards as order_guards
+from orders import rules as order_rules
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderRejected
 from orders.models import OrderKind
 from panel import ratelimit
 from panel.money import quantize_money, quantize_rate
-from panel.numbers import parse_int
+from panel.numbers import parse_id
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -213,13 +214,6 @@ def _json_text(value: object) -> str | None:
     if isinstance(value, list):
         return ",".join(text for item in value if (text := _json_text(item)) is not None)
     return str(value)
-
-
-def parse_id(raw: object) -> int | None:
-    """A positive id from "12" or 12; None for anything else ("", "abc", "1.5", "-3", "１２"):
-    the one integer rule of every edge, `panel.numbers.parse_int`."""
-    value = parse_int(raw.strip() if isinstance(raw, str) else raw)
-    return value if value is not None and value > 0 else None
 
 
 def id_list(raw: str, *, limit: int, name: str = "orders") -> list[str]:
@@ -422,7 +416,7 @@ def action_add(user: User, params: Params, request: HttpRequest) -> Any:
 def _service_id(raw: str | None) -> int:
     service_id = parse_id(raw)
     if service_id is None:
-        raise ApiError("Incorrect service ID")
+        raise OrderRejected("service")  # worded where every order check is (orders.errors)
     return service_id
 
 
@@ -558,6 +552,10 @@ def docs(request: HttpRequest) -> HttpResponse:
             "endpoint": request.build_absolute_uri(reverse("api_v2")),
             "status_max": STATUS_MAX_IDS,
             "batch_max": BATCH_MAX_IDS,
+            # The order limits, stated from the constants the checks use (orders.rules).
+            "runs_min": order_rules.RUNS_MIN,
+            "dripfeed_max": order_rules.DRIPFEED_MAX_MINUTES,
+            "key_max": order_rules.IDEMPOTENCY_KEY_MAX_LENGTH,
             "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
             "currency": settings.CURRENCY,
             "price_rule": catalog.customer_price_rule(user=request.user),

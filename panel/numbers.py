@@ -1,9 +1,10 @@
-"""One integer rule for every edge (the API, web forms, admin inputs): ASCII digits only.
+"""The one integer rule of every edge (the API, web forms, mass order, admin inputs, URLs).
 
-Python reads `int("١٠٠")` and `int("１００")` as 100, and `re`'s `\\d` matches every script's
-digits; a quantity written so was accepted by the API and the order form while a service id in
-the same digits was refused. An integer from outside is an optional sign and 1 to 18 ASCII
-digits (`0-9`), with surrounding spaces allowed; everything else is not an integer.
+An integer from outside is an optional sign and 1 to 18 ASCII digits (`0-9`), with surrounding
+whitespace allowed; everything else is not an integer. ASCII only, because Python reads
+`int("١٠٠")` and `int("１００")` as 100 and `re`'s `\\d` matches every script's digits: a quantity
+written so was once accepted by the API and the order form while a service id in the same digits
+was refused. 18 digits always fit the database's 64-bit ids and counters.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from django import forms
 
-_INTEGER = re.compile(r"\s*([+-]?[0-9]{1,18})\s*", re.ASCII)
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
 
 
 def parse_int(value: object) -> int | None:
@@ -24,10 +25,16 @@ def parse_int(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        match = _INTEGER.fullmatch(value)
-        if match:
-            return int(match.group(1))
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text)
     return None
+
+
+def parse_id(value: object) -> int | None:
+    """A database id (a service, an order, a ticket): the integer rule, and positive."""
+    number = parse_int(value)
+    return number if number is not None and number > 0 else None
 
 
 class IntegerField(forms.IntegerField):

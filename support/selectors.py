@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 
-from orders import rules
+from panel.numbers import parse_id, parse_int
 
 from .models import Ticket, TicketMessage, TicketState
 
@@ -21,8 +21,8 @@ def tickets_for_user(*, user: User) -> QuerySet[Ticket]:
 
 
 def ticket_for_user(*, user: User, ticket_id: object) -> Ticket | None:
-    pk = rules.as_int(ticket_id)
-    if pk is None or pk <= 0:
+    pk = parse_id(ticket_id)
+    if pk is None:
         return None
     return tickets_for_user(user=user).filter(pk=pk).first()
 
@@ -80,7 +80,7 @@ def tickets_for_staff(
         tickets = tickets.filter(assignee=viewer)
     elif assignee == ASSIGNEE_NOBODY:
         tickets = tickets.filter(assignee__isnull=True)
-    elif (assignee_id := rules.as_int(assignee)) is not None:
+    elif (assignee_id := parse_int(assignee)) is not None:
         tickets = tickets.filter(assignee_id=assignee_id)
     return tickets
 

@@ -61,3 +61,34 @@ def test_the_docs_need_a_signed_in_customer(client: Client, db: None) -> None:
 def test_the_navigation_links_to_the_docs(client: Client, customer: Customer) -> None:
     client.force_login(customer.user)
     assert f'href="{DOCS_URL}"' in client.get(reverse("dashboard")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "interval", "runs", "key"),
+    [
+        ("en", "at most 600)", "(at least 3)", "(at most 64 characters)"),
+        ("vi", "tối đa 600)", "(ít nhất 3)", "(tối đa 64 ký tự)"),
+    ],
+)
+def test_the_docs_state_the_limits_the_checks_use(
+    client: Client,
+    customer: Customer,
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+    interval: str,
+    runs: str,
+    key: str,
+) -> None:
+    from orders import rules
+
+    # given the shop's drip-feed limit, least runs and key length (orders.rules)
+    monkeypatch.setattr(rules, "DRIPFEED_MAX_MINUTES", 600)
+    monkeypatch.setattr(rules, "RUNS_MIN", 3)
+    monkeypatch.setattr(rules, "IDEMPOTENCY_KEY_MAX_LENGTH", 64)
+    client.force_login(customer.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = client.get(DOCS_URL).content.decode()
+    # then the page states those, in the reader's language, and the API's error with them
+    assert interval in html and runs in html and key in html
+    assert "<code>Total time cannot exceed 600 minutes</code>" in html
+    assert "1440" not in html

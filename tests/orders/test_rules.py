@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orders import rules
+from panel.numbers import parse_id, parse_int
 
 
 @pytest.mark.parametrize(
@@ -189,7 +190,33 @@ def test_only_sane_http_links_are_accepted(link: str, ok: bool) -> None:
     ],
 )
 def test_integers_must_be_integers(value: object, expected: int | None) -> None:
-    assert rules.as_int(value) == expected
+    assert parse_int(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (12, 12),
+        ("12", 12),
+        ("+12", 12),
+        (" 12\t", 12),
+        ("\u00a012\u3000", 12),  # any whitespace around, as str.strip() sees it
+        ("9" * 18, int("9" * 18)),  # every 18-digit id fits a 64-bit column
+        ("1" + "0" * 18, None),
+        ("0", None),
+        ("-3", None),
+        (0, None),
+        ("1.5", None),
+        ("１２", None),
+        ("١٢", None),
+        ("1 2", None),
+        (False, None),
+    ],
+)
+def test_ids_follow_the_integer_rule_and_are_positive(value: object, expected: int | None) -> None:
+    assert parse_id(value) == expected
+    if expected is not None:
+        assert parse_int(value) == expected
 
 
 def test_comment_lines_drop_empty_lines_and_trim() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page, Paginator
@@ -290,7 +290,7 @@ class CatalogFilters:
 
 @dataclass(frozen=True)
 class CatalogPage:
-    page: Page
+    page: Page[Any]  # its object_list: the services at the customer's prices
     platforms: list[str]
     types: list[tuple[str, str]]
     filters: CatalogFilters
@@ -472,7 +472,9 @@ def public_changes() -> QuerySet[PriceChange]:
     )
 
 
-def updates_page(*, page: int | str = 1, days: int = 30) -> tuple[Page, list[UpdateRow]]:
+def updates_page(
+    *, page: int | str = 1, days: int = 30
+) -> tuple[Page[PriceChange], list[UpdateRow]]:
     """Recent public changes (the last `days` days), newest first: two queries."""
     since = timezone.now() - timedelta(days=days)
     paginator = Paginator(public_changes().filter(at__gte=since), UPDATES_PAGE_SIZE)

@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 
 from .models import Provider, SyncRun
-from .services import SyncAlreadyRunning, catalog_sync
+from .sync import SyncAlreadyRunning, catalog_sync
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from django.db import connection
 from panel.db import bulk_write
 from panel.money import quantize_rate
 
-from . import pricing
 from .mapping import MIRRORED
 from .models import (
     CatalogVersion,
@@ -130,13 +129,8 @@ def pricing_rules_locked() -> PricingRules:
 
 def price_apply(service: Service, rules: PricingRules) -> None:
     """Set the sell rate, the flag and the below-cost pause of `service` from the rules."""
-    policy = rules.settings
-    price = pricing.price_for(
+    price = rules.settings.price(
         cost_rate=service.cost_rate,
-        default_markup=policy.default_markup_percent,
-        min_margin=policy.min_margin_percent,
-        rounding_step=policy.rounding_step,
-        below_cost_policy=policy.below_cost_policy,
         category_markup=rules.category_markups.get(service.category),
         service_markup=service.markup_percent,
         fixed_rate=service.fixed_rate,

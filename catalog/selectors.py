@@ -35,7 +35,7 @@ from .models import (
     UpstreamBalance,
     UpstreamStatus,
 )
-from .pricing import CustomerPrice, CustomerRule, Price, customer_price, price_for
+from .pricing import CustomerPrice, CustomerRule, Price, customer_price
 
 CATALOG_PAGE_SIZE = 100
 UPDATES_PAGE_SIZE = 50
@@ -487,22 +487,8 @@ def price_preview(
 ) -> Price:
     """What `service` would sell at under these service-level rules, with the shop's current
     policy and its category's markup: the admin shows it before saving a change."""
-    policy = PricingSettings.load()
-    category = (
-        CategoryMarkup.objects.filter(category=service.category)
-        .values_list("markup_percent", flat=True)
-        .first()
-    )
-    return price_for(
-        cost_rate=service.cost_rate,
-        default_markup=policy.default_markup_percent,
-        min_margin=policy.min_margin_percent,
-        rounding_step=policy.rounding_step,
-        below_cost_policy=policy.below_cost_policy,
-        category_markup=category,
-        service_markup=markup_percent,
-        fixed_rate=fixed_rate,
-    )
+    rows = price_previews(services=[service], markup_percent=markup_percent, fixed_rate=fixed_rate)
+    return rows[0].price
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,12 +520,8 @@ def price_previews(
     rows = []
     for service in services:
         category = categories.get(service.category)
-        price = price_for(
+        price = policy.price(
             cost_rate=service.cost_rate,
-            default_markup=policy.default_markup_percent,
-            min_margin=policy.min_margin_percent,
-            rounding_step=policy.rounding_step,
-            below_cost_policy=policy.below_cost_policy,
             category_markup=category,
             service_markup=markup_percent,
             fixed_rate=fixed_rate,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from panel.money import format_rate
 
+from ..pricing import Price, price_for
 from .service import RATE, Service
 
 
@@ -74,6 +75,26 @@ class PricingSettings(models.Model):
     def load(cls) -> PricingSettings:
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+    def price(
+        self,
+        *,
+        cost_rate: Decimal,
+        category_markup: Decimal | None,
+        service_markup: Decimal | None,
+        fixed_rate: Decimal | None,
+    ) -> Price:
+        """The price this policy gives a cost under a service's and its category's rules."""
+        return price_for(
+            cost_rate=cost_rate,
+            default_markup=self.default_markup_percent,
+            min_margin=self.min_margin_percent,
+            rounding_step=self.rounding_step,
+            below_cost_policy=self.below_cost_policy,
+            category_markup=category_markup,
+            service_markup=service_markup,
+            fixed_rate=fixed_rate,
+        )
 
 
 class CategoryMarkup(models.Model):

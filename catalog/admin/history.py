@@ -28,6 +28,19 @@ else:
 HISTORY_INLINE_ROWS = 50
 
 
+class ReadOnly:
+    """A record written by the services only: shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class HistoryValuesMixin:
     """The history's values are text ("18.7500"): a rate is shown as panel.money writes it."""
 
@@ -67,7 +80,7 @@ class PriceChangeInline(HistoryValuesMixin, _HistoryInline):
 
 
 @admin.register(PriceChange)
-class PriceChangeAdmin(HistoryValuesMixin, _PriceChangeAdmin):
+class PriceChangeAdmin(ReadOnly, HistoryValuesMixin, _PriceChangeAdmin):
     list_display = (
         "at",
         "service",
@@ -85,18 +98,9 @@ class PriceChangeAdmin(HistoryValuesMixin, _PriceChangeAdmin):
     show_full_result_count = False
     list_per_page = 100
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(SyncRun)
-class SyncRunAdmin(_SyncRunAdmin):
+class SyncRunAdmin(ReadOnly, _SyncRunAdmin):
     list_display = (
         "started_short",
         "kind",
@@ -143,12 +147,3 @@ class SyncRunAdmin(_SyncRunAdmin):
     @admin.display(description=_("message"))
     def short_message(self, obj: SyncRun) -> str:
         return obj.message if len(obj.message) <= 120 else obj.message[:119] + "…"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
+if TYPE_CHECKING:  # for the type arguments of the base class (strings, which ruff does not read)
+    from django.db.models.expressions import Combinable  # noqa: F401
 
-class ProviderForeignKey(models.ForeignKey):
+    from .models.provider import Provider  # noqa: F401
+
+
+class ProviderForeignKey(models.ForeignKey["Provider | Combinable", "Provider"]):
     """A provider foreign key that a row written without one gets at save (and bulk_create):
     the provider of its `fill_from` relation (an order's service), else the SIEULIKE_*
     provider. Not a `default`: a default is computed whenever an instance is built, and building
@@ -26,7 +31,8 @@ class ProviderForeignKey(models.ForeignKey):
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         if getattr(model_instance, self.attname) is None:
-            from .models import default_provider_pk
+            # The provider module itself, not the models package (which imports this one).
+            from .models.provider import default_provider_pk
 
             source = getattr(model_instance, self.fill_from, None) if self.fill_from else None
             value = getattr(source, "provider_id", None) or default_provider_pk()

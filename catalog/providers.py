@@ -1,13 +1,12 @@
 """Every write about providers: adding one, its exchange rate (which reprices its services),
-pausing it, what it last told us (balance, out of funds), syncing them all, and backups.
-
-Reads for people (health, cost and profit per provider) are in `catalog.provider_selectors`.
+pausing it, what it last told us (balance, out of funds), and backups. Syncing them all is
+`catalog.sync.catalog_sync_all`; reads for people (health, cost and profit per provider) are in
+`panel.provider_report`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -19,9 +18,8 @@ from django.utils import timezone
 
 from panel.money import quantize_money, quantize_rate
 
-from .backups import backup_problems
-from .models import Provider, Service, ServiceBackup, SyncRun
-from .services import SyncAlreadyRunning, _write_services, catalog_sync
+from .models import Provider, Service, ServiceBackup, backup_problems
+from .services import services_rewrite
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -112,7 +110,7 @@ def provider_set_rate(
             return None
 
         ids = list(Service.objects.filter(provider_id=provider_id).values_list("pk", flat=True))
-        changed = _write_services(service_ids=ids, change=convert, changed_by=changed_by)
+        changed = services_rewrite(service_ids=ids, change=convert, changed_by=changed_by)
     logger.info(
         "provider %s: rate %s -> %s, %s services repriced", provider.name, old, clean, changed
     )
@@ -134,28 +132,6 @@ def provider_record_balance(*, provider_id: int, balance: Decimal) -> None:
 
 def provider_note_out_of_funds(*, provider_id: int) -> None:
     Provider.objects.filter(pk=provider_id).update(last_out_of_funds_at=timezone.now())
-
-
-@dataclass
-class SyncAllResult:
-    runs: list[SyncRun]
-    skipped: list[str]  # providers whose sync was already running
-
-
-def catalog_sync_all(*, kind: str = SyncRun.Kind.FULL, allow_shrink: bool = False) -> SyncAllResult:
-    """Sync every enabled provider, one after another, each under its own lock: a provider that
-    is down fails its own run and the next one syncs all the same. (The beat sends one task per
-    provider instead, see catalog.tasks, so a slow provider never delays the others.)"""
-    Provider.default()  # the SIEULIKE_* provider exists before anything is synced
-    result = SyncAllResult(runs=[], skipped=[])
-    for provider in Provider.objects.filter(enabled=True).order_by("pk"):
-        try:
-            result.runs.append(
-                catalog_sync(kind=kind, allow_shrink=allow_shrink, provider=provider)
-            )
-        except SyncAlreadyRunning:
-            result.skipped.append(provider.name)
-    return result
 
 
 # --------------------------------------------------------------------------- backups

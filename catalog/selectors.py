@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page, Paginator
@@ -35,7 +35,7 @@ from .models import (
     UpstreamBalance,
     UpstreamStatus,
 )
-from .pricing import CustomerPrice, CustomerRule, Price, customer_price, price_for
+from .pricing import CustomerPrice, CustomerRule, Price, customer_price
 
 CATALOG_PAGE_SIZE = 100
 UPDATES_PAGE_SIZE = 50
@@ -290,7 +290,7 @@ class CatalogFilters:
 
 @dataclass(frozen=True)
 class CatalogPage:
-    page: Page
+    page: Page[Any]  # its object_list: the services at the customer's prices
     platforms: list[str]
     types: list[tuple[str, str]]
     filters: CatalogFilters
@@ -472,7 +472,9 @@ def public_changes() -> QuerySet[PriceChange]:
     )
 
 
-def updates_page(*, page: int | str = 1, days: int = 30) -> tuple[Page, list[UpdateRow]]:
+def updates_page(
+    *, page: int | str = 1, days: int = 30
+) -> tuple[Page[PriceChange], list[UpdateRow]]:
     """Recent public changes (the last `days` days), newest first: two queries."""
     since = timezone.now() - timedelta(days=days)
     paginator = Paginator(public_changes().filter(at__gte=since), UPDATES_PAGE_SIZE)
@@ -485,22 +487,8 @@ def price_preview(
 ) -> Price:
     """What `service` would sell at under these service-level rules, with the shop's current
     policy and its category's markup: the admin shows it before saving a change."""
-    policy = PricingSettings.load()
-    category = (
-        CategoryMarkup.objects.filter(category=service.category)
-        .values_list("markup_percent", flat=True)
-        .first()
-    )
-    return price_for(
-        cost_rate=service.cost_rate,
-        default_markup=policy.default_markup_percent,
-        min_margin=policy.min_margin_percent,
-        rounding_step=policy.rounding_step,
-        below_cost_policy=policy.below_cost_policy,
-        category_markup=category,
-        service_markup=markup_percent,
-        fixed_rate=fixed_rate,
-    )
+    rows = price_previews(services=[service], markup_percent=markup_percent, fixed_rate=fixed_rate)
+    return rows[0].price
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,12 +520,8 @@ def price_previews(
     rows = []
     for service in services:
         category = categories.get(service.category)
-        price = price_for(
+        price = policy.price(
             cost_rate=service.cost_rate,
-            default_markup=policy.default_markup_percent,
-            min_margin=policy.min_margin_percent,
-            rounding_step=policy.rounding_step,
-            below_cost_policy=policy.below_cost_policy,
             category_markup=category,
             service_markup=markup_percent,
             fixed_rate=fixed_rate,

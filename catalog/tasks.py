@@ -11,8 +11,9 @@ import logging
 
 from celery import shared_task
 
+from .balance import upstream_balance_refresh
 from .models import Provider, SyncRun
-from .services import SyncAlreadyRunning, catalog_sync
+from .sync import SyncAlreadyRunning, catalog_sync
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,4 @@ def catalog_sync_provider_task(provider_id: int, kind: str) -> int | None:
 @shared_task(name="catalog.tasks.upstream_balance_refresh_task", ignore_result=True)
 def upstream_balance_refresh_task() -> int:
     """The upstream balance, for the staff dashboard and its low-balance warning."""
-    from .balance import upstream_balance_refresh
-
     return upstream_balance_refresh().pk

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from panel.http import AuthedRequest
+from panel.redirects import redirect_to_next
 
 from .favourites import favourite_toggle
 from .forms import CatalogFilterForm
@@ -51,9 +51,4 @@ def favourite_toggle_view(request: AuthedRequest, service_id: int) -> HttpRespon
         raise Http404
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"favourite": starred})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = f"/orders/new/?service={service_id}"
-    return redirect(target)
+    return redirect_to_next(request, fallback=f"/orders/new/?service={service_id}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from panel.http import AuthedRequest
+from panel.redirects import redirect_to_next
 
 from .models import Page
 from .selectors import contact_details, faq_entries, page_for
@@ -56,9 +56,4 @@ def announcement_dismiss_view(request: AuthedRequest, announcement_id: int) -> H
         announcement_dismiss(user=request.user, announcement_id=announcement_id)
     except AnnouncementNotFound:
         raise Http404 from None
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "dashboard"
-    return redirect(target)
+    return redirect_to_next(request, fallback="dashboard")

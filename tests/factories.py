@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from billing.services import customer_create
 from catalog.models import Service
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from orders.models import Order, OrderState
 from orders.services import order_forward, order_place
 from panel.money import quantize_rate

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def create_the_row(apps, schema_editor):
-    # The one row the catalog's writers bump (catalog.services.catalog_version_bump).
+    # The one row the catalog's writers bump (catalog.changes.catalog_version_bump).
     apps.get_model("catalog", "CatalogVersion").objects.get_or_create(pk=1)
 
 

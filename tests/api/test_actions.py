@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from billing.services import wallet_balance, wallet_refund
+from catalog.changes import catalog_version_bump
 from catalog.models import ServiceType
-from catalog.services import catalog_version_bump
 from orders.models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
 
 from .conftest import Customer, make_order, make_service, new_customer

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import PricingSettings, Provider, Service
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from panel.upstream.client import UpstreamClient
 from tests.factories import generated_catalog
 

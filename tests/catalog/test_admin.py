@@ -16,7 +16,7 @@ from catalog.models import (
     Service,
     SyncRun,
 )
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db

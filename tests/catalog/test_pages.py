@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.models import PauseReason, PriceChange, Service
-from catalog.services import catalog_sync, service_pause
+from catalog.services import service_pause
+from catalog.sync import catalog_sync
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db

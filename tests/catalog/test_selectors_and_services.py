@@ -19,11 +19,11 @@ from catalog.selectors import (
 )
 from catalog.services import (
     catalog_reprice,
-    catalog_sync,
     service_pause,
     service_resume,
     service_set_markup,
 )
+from catalog.sync import catalog_sync
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import PauseReason, PriceChange, PricingSettings, Service, ServiceType, SyncRun
 from catalog.pricing import price_for
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from panel.sandbox.catalog import CATALOG
 from tests.factories import upstream_entry
 

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from catalog import services as catalog_services
+from catalog import sync as catalog_sync_module
 from catalog.models import Provider, Service, SyncRun
-from catalog.services import STALE_SYNC_AFTER, SyncAlreadyRunning, catalog_sync
+from catalog.sync import STALE_SYNC_AFTER, SyncAlreadyRunning, catalog_sync
 
 
 @pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_a_recent_running_sync_is_not_taken_over(sandbox):
 @pytest.mark.django_db
 def test_a_sync_closed_as_abandoned_while_it_fetched_does_not_apply(sandbox, monkeypatch):
     # given a sync whose run is closed (by a reaper) while it waits on the upstream
-    real_fetch = catalog_services._fetch
+    real_fetch = catalog_sync_module._fetch
 
     def slow_fetch(provider):
         fetched = real_fetch(provider)
@@ -71,7 +71,7 @@ def test_a_sync_closed_as_abandoned_while_it_fetched_does_not_apply(sandbox, mon
         )
         return fetched
 
-    monkeypatch.setattr(catalog_services, "_fetch", slow_fetch)
+    monkeypatch.setattr(catalog_sync_module, "_fetch", slow_fetch)
 
     # when
     run = catalog_sync()
@@ -86,7 +86,7 @@ def test_the_lock_is_released_after_an_internal_error(sandbox, monkeypatch):
     def broken_apply(**kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(catalog_services, "_apply", broken_apply)
+    monkeypatch.setattr(catalog_sync_module, "_apply", broken_apply)
     with pytest.raises(RuntimeError):
         catalog_sync()
     failed = SyncRun.objects.get()
@@ -101,7 +101,7 @@ def test_the_lock_is_released_after_an_internal_error(sandbox, monkeypatch):
 def test_two_syncs_at_once_in_two_connections_only_one_runs(sandbox, monkeypatch):
     # given a first sync, in its own thread and connection, held while it talks to the upstream
     fetching, release = threading.Event(), threading.Event()
-    real_fetch = catalog_services._fetch
+    real_fetch = catalog_sync_module._fetch
 
     def held_fetch(provider):
         fetched = real_fetch(provider)
@@ -109,7 +109,7 @@ def test_two_syncs_at_once_in_two_connections_only_one_runs(sandbox, monkeypatch
         assert release.wait(10)
         return fetched
 
-    monkeypatch.setattr(catalog_services, "_fetch", held_fetch)
+    monkeypatch.setattr(catalog_sync_module, "_fetch", held_fetch)
     results: list[object] = []
 
     def first_sync() -> None:
@@ -147,7 +147,7 @@ def test_simultaneous_claims_let_exactly_one_through():
         try:
             barrier.wait(5)
             try:
-                catalog_services._sync_claim(kind=SyncRun.Kind.FULL, provider=provider)
+                catalog_sync_module._sync_claim(kind=SyncRun.Kind.FULL, provider=provider)
                 outcome = "claimed"
             except SyncAlreadyRunning:
                 outcome = "refused"

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import PriceChange, PricingSettings, Provider, Service, SyncRun
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from tests.factories import generated_catalog
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from billing.models import EntryKind, LedgerEntry
 from billing.services import wallet_balance, wallet_deposit
 from catalog.balance import upstream_balance_refresh
 from catalog.models import PricingSettings, Service, UpstreamBalance
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from orders.models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
 from orders.services import (
     cancel_request,

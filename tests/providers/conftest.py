@@ -13,7 +13,7 @@ import pytest
 
 from catalog.models import Provider, Service
 from catalog.providers import provider_add, service_backup_add
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync
 from panel.sandbox import Sandbox, SandboxServer
 from tests.factories import upstream_entry
 from tests.faults.world import new_customer, unique_link

@@ -10,7 +10,8 @@ import pytest
 
 from catalog.models import PriceChange, PricingSettings, Provider, Service
 from catalog.providers import ProviderError, provider_set_rate
-from catalog.services import catalog_sync, service_set_markup
+from catalog.services import service_set_markup
+from catalog.sync import catalog_sync
 from orders.models import OrderState
 from orders.services import orders_poll
 

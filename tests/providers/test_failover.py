@@ -131,7 +131,7 @@ def test_without_a_usable_backup_out_of_funds_waits_as_before(two: Two) -> None:
 def test_a_backup_dearer_than_what_the_customer_paid_is_not_used(two: Two) -> None:
     two.vnd_sandbox.set_balance("0")
     two.usd_sandbox.update_service(801, rate="99.0000")  # 2,475,000 VND per 1000
-    from catalog.services import catalog_sync
+    from catalog.sync import catalog_sync
 
     assert catalog_sync(provider=two.usd).ok
     order = two.place()

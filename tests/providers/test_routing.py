@@ -7,8 +7,7 @@ import math
 from decimal import Decimal
 
 from catalog.models import Provider, Service, SyncRun
-from catalog.providers import catalog_sync_all
-from catalog.services import catalog_sync
+from catalog.sync import catalog_sync, catalog_sync_all
 from orders.models import Order, OrderState, RefillRequest
 from orders.services import (
     cancel_request,

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Provider, Service
 from catalog.providers import ProviderError, provider_add, service_backup_by_upstream
-from catalog.services import SyncAlreadyRunning, catalog_sync
+from catalog.sync import SyncAlreadyRunning, catalog_sync
 from panel.sandbox.demo import DEMO_BACKUPS, DEMO_USD_RATE
 
 NAME = "usd-demo"

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import Provider, SyncRun
-from catalog.services import SyncAlreadyRunning, catalog_sync
+from catalog.sync import SyncAlreadyRunning, catalog_sync
 from panel.money import format_vnd
 
 

@@ -1,4 +1,4 @@
-"""Admin for providers and backups (issue 17), kept beside catalog/admin.py, which imports it.
+"""Admin of providers and backups (issue 17); a service's backups are also inline on its page.
 
 The API key is write-only here: the form never renders it back (a password input that starts
 empty, "leave empty to keep"), and lists show its last four characters only.
@@ -6,7 +6,7 @@ empty, "leave empty to keep"), and lists show its last four characters only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,12 +17,21 @@ from django.utils.translation import gettext_lazy as _
 
 from panel.money import format_amount, format_number
 
-from .admin import ServiceAdmin
-from .models import Provider, Service, ServiceBackup
-from .providers import ProviderError, provider_pause, provider_set_rate
+from ..models import Provider, Service, ServiceBackup
+from ..providers import ProviderError, provider_pause, provider_set_rate
+
+if TYPE_CHECKING:  # django-stubs' generics; Django's classes take no type arguments at run time
+    _ProviderForm = forms.ModelForm[Provider]
+    _ProviderAdmin = admin.ModelAdmin[Provider]
+    _BackupInline = admin.TabularInline[ServiceBackup, Service]
+    _BackupAdmin = admin.ModelAdmin[ServiceBackup]
+else:
+    _ProviderForm = forms.ModelForm
+    _ProviderAdmin = _BackupAdmin = admin.ModelAdmin
+    _BackupInline = admin.TabularInline
 
 
-class ProviderForm(forms.ModelForm):
+class ProviderForm(_ProviderForm):
     api_key = forms.CharField(
         label=_("API key"),
         required=False,
@@ -64,7 +73,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(_ProviderAdmin):
     form = ProviderForm
     list_display = (
         "name",
@@ -160,7 +169,7 @@ class ProviderAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)s providers resumed.") % {"n": n})
 
 
-class ServiceBackupInline(admin.TabularInline):
+class ServiceBackupInline(_BackupInline):
     """A service's ordered backups; each is checked for compatibility when saved
     (ServiceBackup.clean: kind, min/max covering, drip-feed and refill support)."""
 
@@ -173,7 +182,7 @@ class ServiceBackupInline(admin.TabularInline):
 
 
 @admin.register(ServiceBackup)
-class ServiceBackupAdmin(admin.ModelAdmin):
+class ServiceBackupAdmin(_BackupAdmin):
     list_display = ("service", "position", "backup", "backup_provider")
     list_select_related = ("service", "backup", "backup__provider")
     raw_id_fields = ("service", "backup")
@@ -181,13 +190,3 @@ class ServiceBackupAdmin(admin.ModelAdmin):
     @admin.display(description=_("backup's provider"))
     def backup_provider(self, obj: ServiceBackup) -> str:
         return obj.backup.provider.name
-
-
-# The services list gains its provider and its backups, without rewriting ServiceAdmin (the
-# ignores: mypy reads each tuple's length as its type).
-ServiceAdmin.inlines = (*ServiceAdmin.inlines, ServiceBackupInline)  # type: ignore[assignment]
-ServiceAdmin.list_display = (*ServiceAdmin.list_display, "provider")  # type: ignore[assignment]
-ServiceAdmin.list_filter = ("provider", *ServiceAdmin.list_filter)  # type: ignore[assignment]
-ServiceAdmin.list_select_related = ("provider",)
-
-__all__ = ["ProviderAdmin", "ServiceBackupAdmin", "Service"]

@@ -16,7 +16,7 @@ from panel.money import ZERO, charge_for
 
 from . import guards, rules
 from .errors import OrderRejected
-from .services import MASS_MAX_LINES
+from .placing import MASS_MAX_LINES
 from .validation import check_order
 
 if TYPE_CHECKING:

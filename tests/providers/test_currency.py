@@ -12,7 +12,7 @@ from catalog.models import PriceChange, PricingSettings, Provider, Service
 from catalog.providers import ProviderError, provider_set_rate
 from catalog.services import catalog_sync, service_set_markup
 from orders.models import OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 
 from .conftest import Two
 

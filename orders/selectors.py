@@ -173,14 +173,10 @@ def package_progress(order: Order) -> PackageProgress | None:
     if order.kind != OrderKind.PACKAGE:
         return None
     extra = order.extra if isinstance(order.extra, dict) else {}
-    return PackageProgress(
-        total_posts=_count(extra.get("total_posts")) or None,
-        completed_posts=_count(extra.get("completed_posts")),
-        days_left=_count(extra.get("days_left")),
-        daily_post_limit=_count(extra.get("daily_post_limit")),
-        daily_progress=_count(extra.get("daily_progress")),
-        package_days=_count(extra.get("package_days")) or None,
-    )
+    counts = {name: _count(extra.get(name)) for name in rules.VIP_FIELDS}
+    counts["total_posts"] = counts["total_posts"] or None  # no posts: not a post-based package
+    # `package_days` is no upstream counter: staff record it in the order's details.
+    return PackageProgress(**counts, package_days=_count(extra.get("package_days")) or None)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,9 @@ REFILL_WORD_OF_STATE: Final[dict[str, str]] = {
     R.COMPLETED: rules.REFILL_COMPLETED,
     R.REJECTED: rules.REFILL_REJECTED,
 }
-REFILL_STATE_BY_WORD: Final[dict[str, str]] = {word: state for state, word in REFILL_WORD_OF_STATE.items()}
+REFILL_STATE_BY_WORD: Final[dict[str, str]] = {
+    word: state for state, word in REFILL_WORD_OF_STATE.items()
+}
 
 
 def refill_refusal(order: Order, *, open_refill_state: str | None, now: datetime) -> str | None:

@@ -1,7 +1,7 @@
 """Staff view of orders: filters, money per order, and the decisions only a person may take.
 
-Nothing here writes a state or a balance directly: every action calls `orders.services`, which
-goes through `order_transition` and `billing.services`. Fields are read-only for that reason.
+Nothing here writes a state or a balance directly: every action calls `orders.staff_actions`,
+which goes through `order_transition` and `billing.services`. Fields are read-only for that reason.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from panel.http import AuthedRequest
 from panel.money import format_rate, format_vnd
 from panel.templatetags.panel_tags import when
 
-from .attention import AttentionError, order_attention_end, order_attention_repoll
+from .admin_attempts import ForwardAttemptInline
 from .models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
-from .services import (
+from .staff_actions import (
     OrderActionError,
     order_attach_upstream_id,
+    order_attention_end,
+    order_attention_repoll,
     order_fail_and_refund,
     order_send_again,
 )
@@ -40,7 +42,7 @@ from .services import (
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(admin.TabularInline[OrderEvent, Order]):
     model = OrderEvent
     extra = 0
     can_delete = False
@@ -90,7 +92,7 @@ class AttentionForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(admin.ModelAdmin[Order]):
     list_display = (
         "id",
         "user",
@@ -103,8 +105,10 @@ class OrderAdmin(admin.ModelAdmin):
         "profit_vnd",
         "upstream_ref",
         "created_short",
+        "provider",
     )
     list_filter = (
+        "provider",
         "state",
         "waiting_for_funds",
         "kind",
@@ -113,12 +117,13 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
     )
     search_fields = ("=id", "=upstream_id", "link", "user__username", "user__email")
-    list_select_related = ("user", "service")
+    list_select_related = ("user", "service", "provider")
     raw_id_fields = ("user", "service")
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # counting millions of rows on every page is not worth it
-    inlines = [OrderEventInline]
+    # Where each order was sent, and every attempt (issue 17).
+    inlines = [OrderEventInline, ForwardAttemptInline]
     actions = ["attach_upstream_id", "send_again", "fail_and_refund"]
     readonly_fields = (
         "user",
@@ -150,6 +155,8 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "finished_at",
+        "provider",
+        "placed_service",
     )
 
     # Shown through the formatters above instead (one number style everywhere); excluded so
@@ -190,7 +197,7 @@ class OrderAdmin(admin.ModelAdmin):
                         reason=form.cleaned_data["reason"],
                         remains=form.cleaned_data["remains"],
                     )
-            except AttentionError as exc:
+            except OrderActionError as exc:
                 form.add_error(None, str(exc))
             else:
                 self.message_user(request, _("Order #%(id)s: done.") % {"id": order.pk})
@@ -400,7 +407,7 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, done % {"n": count})
 
 
-class _RequestAdmin(admin.ModelAdmin):
+class _RequestAdmin[M: (RefillRequest, CancelRequest)](admin.ModelAdmin[M]):
     list_select_related = ("order__user", "order__service")
     raw_id_fields = ("order",)
     search_fields = ("=order__id", "=order__upstream_id", "order__user__username")
@@ -420,7 +427,7 @@ class _RequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(RefillRequest)
-class RefillRequestAdmin(_RequestAdmin):
+class RefillRequestAdmin(_RequestAdmin[RefillRequest]):
     list_display = (
         "id",
         "order",
@@ -435,10 +442,6 @@ class RefillRequestAdmin(_RequestAdmin):
 
 
 @admin.register(CancelRequest)
-class CancelRequestAdmin(_RequestAdmin):
+class CancelRequestAdmin(_RequestAdmin[CancelRequest]):
     list_display = ("id", "order", "customer", "state", "error", "created_at", "updated_at")
     readonly_fields = ("order", "state", "error", "created_at", "updated_at")
-
-
-# Where each order was sent, and every attempt (issue 17).
-from . import admin_attempts  # noqa: E402, F401

@@ -1,5 +1,4 @@
-"""The order page shows where an order was sent and every `add` (issue 17); imported by
-orders/admin.py."""
+"""The order page shows where an order was sent and every `add` (issue 17)."""
 
 from __future__ import annotations
 
@@ -8,11 +7,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .admin import OrderAdmin
-from .models import ForwardAttempt
+from .models import ForwardAttempt, Order
 
 
-class ForwardAttemptInline(admin.TabularInline):
+class ForwardAttemptInline(admin.TabularInline[ForwardAttempt, Order]):
     model = ForwardAttempt
     extra = 0
     can_delete = False
@@ -25,10 +23,3 @@ class ForwardAttemptInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-OrderAdmin.inlines = [*OrderAdmin.inlines, ForwardAttemptInline]
-OrderAdmin.list_display = (*OrderAdmin.list_display, "provider")  # type: ignore[assignment]
-OrderAdmin.list_filter = ("provider", *OrderAdmin.list_filter)  # type: ignore[assignment]
-OrderAdmin.list_select_related = (*OrderAdmin.list_select_related, "provider")  # type: ignore[assignment]
-OrderAdmin.readonly_fields = (*OrderAdmin.readonly_fields, "provider", "placed_service")  # type: ignore[assignment]

@@ -1,17 +1,10 @@
 """Every order ends or is in front of a person (issue 11).
 
-The poll cannot always decide: the upstream no longer knows the order ("Order not found",
-"Incorrect order ID"), leaves it out of a status answer, answers a word we do not know, or ends
-it without a usable count (a Partial without `remains`, drip-feed runs it cannot report). Unknown
-is not undelivered: such an order is never refunded from a guess. It is *held*: `held_since`
-records when the doubt began and `attention_reason` why, and a clear answer later lifts the hold.
-Held for longer than ORDER_ATTENTION_AFTER_MINUTES, it goes to `attention`, which the staff
-dashboard lists with its reason. Staff end it from the order's admin page (completed, partial
-with the remains they enter, or canceled: each with its refund, once) or send it back to polling.
-Every such decision is an OrderEvent with who and why.
-
-The same bound applies to refill and cancel requests the upstream does not answer (see
-`request_overdue`).
+When the poll cannot decide (the upstream no longer knows the order, leaves it out of an answer,
+answers an unknown word, or ends it without a usable count), the order is never refunded from a
+guess: it is *held* (`held_since`, `attention_reason`), a clear answer later lifts the hold, and
+held longer than ORDER_ATTENTION_AFTER_MINUTES it goes to `attention` for a person
+(orders.staff_actions). Refill and cancel requests the upstream does not answer get the same bound.
 """
 
 from __future__ import annotations
@@ -19,26 +12,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from . import rules
 from .models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
-from .states import order_transition
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+from .states import order_transition, request_move
 
 logger = logging.getLogger(__name__)
 
 S = OrderState
-
-# What a poll writes on a held order besides its upstream values.
-HOLD_FIELDS = ("held_since", "attention_reason")
-
-OUTCOMES = ("completed", "partial", "canceled")
 
 
 def attention_after() -> timedelta:
@@ -63,7 +48,8 @@ def request_unanswered(
         return True
     if request_overdue(request.held_since, now=now):
         logger.error("%s needs attention: %s", request, why)
-        request.state, request.error, request.updated_at = attention_state, why[:500], now
+        request_move(request, attention_state, now=now)
+        request.error = why[:500]
         return True
     return False
 
@@ -133,7 +119,7 @@ def final_decision(
         if left >= total:
             return S.CANCELED, order.charge, left
         if left > 0:
-            return S.PARTIAL, _refund(order, left), left
+            return S.PARTIAL, remains_refund(order, left), left
         return S.COMPLETED, Decimal("0"), 0
     if word == rules.COMPLETED:
         return (
@@ -145,79 +131,18 @@ def final_decision(
         if remains is None:
             return "Partial without a usable remains"
         left = rules.clamp_remains(remains, total) or 0
-        return S.PARTIAL, _refund(order, left), left
+        return S.PARTIAL, remains_refund(order, left), left
     # Canceled: without a usable count, nothing was delivered (the upstream refunds us in
     # full); with remains strictly between 0 and the quantity, part was delivered, and the same
     # rule as Partial applies. A count out of that range (negative, zero, more than ordered)
     # says nothing believable about a cancel, and the customer keeps the full refund.
     if remains is not None and 0 < remains < total:
-        return S.PARTIAL, _refund(order, remains), remains
+        return S.PARTIAL, remains_refund(order, remains), remains
     return S.CANCELED, order.charge, None if remains is None else total
 
 
-def _refund(order: Order, left: int) -> Decimal:
+def remains_refund(order: Order, left: int) -> Decimal:
+    """The refund of what `left` units not delivered cost the customer."""
     return rules.refund_for_remains(
         charge=order.charge, remains=left, total_quantity=order.total_quantity
     )
-
-
-# ----------------------------------------------------------------------------- staff decisions
-
-
-class AttentionError(Exception):
-    """A staff decision that does not apply to the order as it is now."""
-
-
-def order_attention_end(
-    *, order_id: int, outcome: str, actor: User, reason: str, remains: int | None = None
-) -> Order:
-    """Staff end an order that needs attention: completed (no refund), partial (the remains
-    they checked upstream; refund of remains x unit price) or canceled (full refund). The
-    refund is written with the state change, once."""
-    from .services import _finish  # the one place an order ends with its refund
-
-    order = Order.objects.get(pk=order_id)
-    if order.state != S.ATTENTION:
-        raise AttentionError(f"Order #{order_id} does not need attention.")
-    reason = reason.strip()
-    if not reason:
-        raise AttentionError("Say why (what the upstream shows): it goes into the order history.")
-    total = order.total_quantity
-    if outcome == "completed":
-        to, refund, left = S.COMPLETED, Decimal("0"), 0
-    elif outcome == "canceled":
-        to, refund, left = S.CANCELED, order.charge, total
-    elif outcome == "partial":
-        if remains is None or not 0 < remains < total:
-            raise AttentionError(f"Enter the remains: a whole number from 1 to {total - 1}.")
-        to, refund, left = S.PARTIAL, _refund(order, remains), remains
-    else:
-        raise AttentionError(f"Unknown outcome {outcome!r}.")
-    if not _finish(
-        order=order,
-        to=to,
-        refund=refund,
-        actor=actor,
-        reason=f"ended by staff as {outcome}: {reason}",
-        changes={"remains": left, "held_since": None},
-    ):
-        raise AttentionError(f"Order #{order_id} changed meanwhile; reload and try again.")
-    return order
-
-
-def order_attention_repoll(*, order_id: int, actor: User, reason: str) -> Order:
-    """Staff send an order that needs attention back to the poll, its doubt forgotten: if the
-    upstream still cannot answer, it comes back after the same bound."""
-    order = Order.objects.get(pk=order_id)
-    if order.state != S.ATTENTION:
-        raise AttentionError(f"Order #{order_id} does not need attention.")
-    reason = reason.strip() or "sent back to polling"
-    if not order_transition(
-        order=order,
-        to=S.PLACED,
-        actor=actor,
-        reason=f"sent back to polling by staff: {reason}",
-        changes={"held_since": None, "attention_reason": ""},
-    ):
-        raise AttentionError(f"Order #{order_id} changed meanwhile; reload and try again.")
-    return order

@@ -7,7 +7,7 @@ unknown, the quantity outside limits that changed since our last sync, and "unre
 connection was never made, so the request was never sent) repeated
 PROVIDER_FAILOVER_UNREACHABLE_ATTEMPTS times. An ambiguous answer (a timeout after sending, a
 reset, a 5xx, an unreadable body) may hide an accepted order: such an order goes to review and is
-never sent anywhere else by itself (orders.services.order_forward does not even ask us).
+never sent anywhere else by itself (orders.forwarding.order_forward does not even ask us).
 
 The customer's service, rate and charge never change: only `provider` and `placed_service` do.
 Every `add` is recorded as a ForwardAttempt (provider, service, answer, latency, time).
@@ -131,7 +131,7 @@ def move_to_backup(order: Order, *, reason: str) -> bool:
 def release_paused_waiting(provider: Provider, waiting: list[Order]) -> list[int]:
     """Orders waiting for funds at a paused (or disabled) provider that fails over while paused:
     the ones a backup can take now stop waiting, so the sweep forwards them and order_forward
-    moves them (see orders.services._forward_provider_paused). Safe for the same reason as any
+    moves them (see orders.forwarding._forward_provider_paused). Safe for the same reason as any
     refusal before acceptance: a waiting order is `queued`, its provider answered "Insufficient
     balance", so nothing was bought there. A provider that says "wait" keeps them waiting, and
     its balance is not read while it is paused (nothing may be sent to it anyway)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -126,7 +128,7 @@ class Order(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="order_state_idx"),
             models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),
             # The poll's batches, per provider: `provider = ? AND state = placed AND id > ?`
-            # in id order (orders.services.orders_poll).
+            # in id order (orders.polling.orders_poll).
             models.Index(fields=["provider", "state", "id"], name="order_provider_poll_idx"),
         ]
 
@@ -157,16 +159,30 @@ class OrderEvent(models.Model):
         return f"{self.order_id}: {self.from_state} -> {self.to_state}"
 
 
+class RefillState(models.TextChoices):
+    """Transitions are listed in `orders.states.REFILL_TRANSITIONS`."""
+
+    REQUESTED = "requested", _("Requested")  # waiting to be forwarded
+    SENDING = "sending", _("Sending")
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    # Not answered, or "Refill not found", for longer than ORDER_ATTENTION_AFTER.
+    ATTENTION = "attention", _("Needs attention")
+
+
+# A refill still under way: at most one per order (the constraint below, as the upstream insists).
+OPEN_REFILL_STATES: Final = (
+    RefillState.REQUESTED,
+    RefillState.SENDING,
+    RefillState.PENDING,
+    RefillState.IN_PROGRESS,
+)
+
+
 class RefillRequest(models.Model):
-    class State(models.TextChoices):
-        REQUESTED = "requested", _("Requested")  # waiting to be forwarded
-        SENDING = "sending", _("Sending")
-        PENDING = "pending", _("Pending")
-        IN_PROGRESS = "in_progress", _("In progress")
-        COMPLETED = "completed", _("Completed")
-        REJECTED = "rejected", _("Rejected")
-        # Not answered, or "Refill not found", for longer than ORDER_ATTENTION_AFTER.
-        ATTENTION = "attention", _("Needs attention")
+    State = RefillState
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
     state = models.CharField(max_length=20, choices=State, default=State.REQUESTED)
@@ -180,10 +196,9 @@ class RefillRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # One open refill at a time per order, as the upstream itself insists.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(state__in=["requested", "sending", "pending", "in_progress"]),
+                condition=Q(state__in=[str(state) for state in OPEN_REFILL_STATES]),
                 name="refill_one_open_per_order",
             ),
         ]
@@ -194,6 +209,8 @@ class RefillRequest(models.Model):
 
 class CancelRequest(models.Model):
     class State(models.TextChoices):
+        """Transitions are listed in `orders.states.CANCEL_TRANSITIONS`."""
+
         REQUESTED = "requested", _("Requested")
         SENDING = "sending", _("Sending")
         SUBMITTED = "submitted", _("Submitted")  # the upstream took it; the order's end decides

@@ -19,7 +19,6 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from panel.money import ZERO, quantize_money
-from panel.numbers import parse_int
 
 # --- status words ----------------------------------------------------------------------------
 
@@ -34,7 +33,7 @@ PUBLIC_STATUSES: Final = (PENDING, IN_PROGRESS, PROCESSING, COMPLETED, PARTIAL, 
 FINAL_STATUSES: Final = frozenset({COMPLETED, PARTIAL, CANCELED})
 CANCELLABLE_STATUSES: Final = frozenset({PENDING, IN_PROGRESS, PROCESSING})
 
-# Keys are the word lower-cased with spaces, dashes and underscores removed.
+# Keys are the word as `word_key` leaves it.
 _ORDER_WORDS: Final = {
     "pending": PENDING,
     "inprogress": IN_PROGRESS,
@@ -71,7 +70,10 @@ _REFILL_WORDS: Final = {
 }
 
 
-def _squash(word: object) -> str:
+def word_key(word: object) -> str:
+    """The key an upstream status word is looked up by: lower-cased, without spaces, dashes and
+    underscores ("In Progress", "in_progress" -> "inprogress"); "" for a non-string. Anything
+    else is kept, so "Completed?" is no known word."""
     if not isinstance(word, str):
         return ""
     return re.sub(r"[\s_\-]+", "", word).lower()
@@ -79,13 +81,23 @@ def _squash(word: object) -> str:
 
 def normalize_status(word: object) -> str | None:
     """The upstream's order status as one of PUBLIC_STATUSES, or None for an unknown word."""
-    return _ORDER_WORDS.get(_squash(word))
+    return _ORDER_WORDS.get(word_key(word))
 
 
 def normalize_refill_status(word: object) -> str | None:
     """The upstream's refill status as Pending / In progress / Completed / Rejected, or None."""
-    return _REFILL_WORDS.get(_squash(word))
+    return _REFILL_WORDS.get(word_key(word))
 
+
+# VIP packages' counters: the name the poll keeps each under in `Order.extra` (the upstream
+# client's OrderStatus field of the same name) -> the API v2 document's name for it.
+VIP_FIELDS: Final = {
+    "daily_post_limit": "daily_Post_Limit",
+    "daily_progress": "daily_Progress",
+    "total_posts": "total_posts",
+    "completed_posts": "completed_posts",
+    "days_left": "days_Left",
+}
 
 # --- upstream refusals -------------------------------------------------------------------------
 
@@ -103,6 +115,31 @@ def is_upstream_out_of_funds(message: str) -> bool:
     balance check), while a missed one would refund a customer for the shop's problem.
     """
     return bool(_OUT_OF_FUNDS.search(message or ""))
+
+
+def _sentence(*words: str) -> re.Pattern[str]:
+    # The words in this order, any case, separated (or surrounded) by anything but letters
+    # and digits: "Refill request already submitted." matches, "Not refill..." does not.
+    gap = r"[\W_]*"
+    return re.compile(gap + gap.join(words) + gap, re.IGNORECASE)
+
+
+_REFILL_TAKEN = (
+    _sentence("refill", "request", "already", "submitted"),
+    _sentence("refill", "is", "currently", "running"),
+)
+_CANCEL_TAKEN = _sentence("the", "cancellation", "request", "was", "submitted", "earlier")
+
+
+def is_refill_already_taken(message: str | None) -> bool:
+    """Does this refusal of a refill say the upstream already has it (so our earlier,
+    unanswered attempt got through)?"""
+    return any(pattern.fullmatch(message or "") for pattern in _REFILL_TAKEN)
+
+
+def is_cancel_already_taken(message: str | None) -> bool:
+    """... and this refusal of a cancel, that the upstream already took it?"""
+    return bool(_CANCEL_TAKEN.fullmatch(message or ""))
 
 
 # --- money ------------------------------------------------------------------------------------
@@ -203,12 +240,6 @@ def is_valid_comment(line: str) -> bool:
 
 def is_valid_username(username: str) -> bool:
     return 0 < len(username) <= USERNAME_MAX_LENGTH and bool(_USERNAME.match(username))
-
-
-# TODO(issue 13, merge): orders/services.py (being split into stage modules on another branch)
-# still calls `rules.as_int`; at the merge its callers use `panel.numbers.parse_int` and this
-# alias goes. Every other caller already does.
-as_int = parse_int
 
 
 def request_fingerprint(**params: object) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -17,8 +17,14 @@ from panel.money import ZERO
 from panel.numbers import parse_id, parse_int
 
 from . import rules
-from .models import CancelRequest, Order, OrderKind, OrderState, RefillRequest
-from .policy import OPEN_REFILL_STATES, cancel_refusal, public_status, refill_refusal
+from .models import OPEN_REFILL_STATES, CancelRequest, Order, OrderKind, OrderState, RefillRequest
+from .policy import (
+    REFILL_WORD_OF_STATE,
+    cancel_refusal,
+    public_status,
+    public_status_filter,
+    refill_refusal,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -44,8 +50,6 @@ __all__ = [
 S = OrderState
 R = RefillRequest.State
 
-_PENDING_STATES = (S.QUEUED, S.SENDING, S.REVIEW)
-
 
 def orders_for_user(*, user: User) -> QuerySet[Order]:
     """The user's orders, newest first, with their service (the only way pages reach orders)."""
@@ -70,20 +74,6 @@ def order_statuses(*, user: User, order_ids: Iterable[object]) -> dict[int, Orde
     return {order.pk: order for order in orders_for_user(user=user).filter(pk__in=ids)}
 
 
-# Placed and needing attention read alike for a customer (see policy.public_status).
-_TRACKED = (S.PLACED, S.ATTENTION)
-_STATUS_FILTERS: dict[str, Q] = {
-    rules.PENDING: Q(state__in=_PENDING_STATES)
-    | Q(state__in=_TRACKED, upstream_status__in=["", rules.PENDING]),
-    rules.IN_PROGRESS: Q(state__in=_TRACKED)
-    & ~Q(upstream_status__in=["", rules.PENDING, rules.PROCESSING]),
-    rules.PROCESSING: Q(state__in=_TRACKED, upstream_status=rules.PROCESSING),
-    rules.COMPLETED: Q(state=S.COMPLETED),
-    rules.PARTIAL: Q(state=S.PARTIAL),
-    rules.CANCELED: Q(state__in=[S.CANCELED, S.FAILED]),
-}
-
-
 def orders_list(*, user: User, status: str = "", search: str = "") -> QuerySet[Order]:
     """The orders page: filtered by public status, searched by link or id, annotated with what
     the refill and cancel buttons need (two EXISTS subqueries, not a query per row)."""
@@ -93,8 +83,8 @@ def orders_list(*, user: User, status: str = "", search: str = "") -> QuerySet[O
         ),
         cancel_asked=Exists(CancelRequest.objects.filter(order=OuterRef("pk"))),
     )
-    if status in _STATUS_FILTERS:
-        queryset = queryset.filter(_STATUS_FILTERS[status])
+    if (by_status := public_status_filter(status)) is not None:
+        queryset = queryset.filter(by_status)
     search = search.strip()
     if search:
         match = Q(link__icontains=search)
@@ -178,19 +168,15 @@ class PackageProgress:
 
 
 def package_progress(order: Order) -> PackageProgress | None:
-    """The package counters of a VIP package order (keys written by `orders.services` poll),
+    """The package counters of a VIP package order (keys written by the poll, orders.polling),
     or None for any other kind of order."""
     if order.kind != OrderKind.PACKAGE:
         return None
     extra = order.extra if isinstance(order.extra, dict) else {}
-    return PackageProgress(
-        total_posts=_count(extra.get("total_posts")) or None,
-        completed_posts=_count(extra.get("completed_posts")),
-        days_left=_count(extra.get("days_left")),
-        daily_post_limit=_count(extra.get("daily_post_limit")),
-        daily_progress=_count(extra.get("daily_progress")),
-        package_days=_count(extra.get("package_days")) or None,
-    )
+    counts = {name: _count(extra.get(name)) for name in rules.VIP_FIELDS}
+    counts["total_posts"] = counts["total_posts"] or None  # no posts: not a post-based package
+    # `package_days` is no upstream counter: staff record it in the order's details.
+    return PackageProgress(**counts, package_days=_count(extra.get("package_days")) or None)
 
 
 @dataclass(frozen=True)
@@ -304,13 +290,7 @@ def refills_for_user(*, user: User) -> QuerySet[RefillRequest]:
 
 def public_refill_status(refill: RefillRequest) -> str:
     """Pending, In progress, Completed or Rejected: the upstream's words for a refill."""
-    if refill.state == R.IN_PROGRESS:
-        return rules.REFILL_IN_PROGRESS
-    if refill.state == R.COMPLETED:
-        return rules.REFILL_COMPLETED
-    if refill.state == R.REJECTED:
-        return rules.REFILL_REJECTED
-    return rules.REFILL_PENDING
+    return REFILL_WORD_OF_STATE.get(refill.state, rules.REFILL_PENDING)
 
 
 def refill_statuses(
@@ -332,3 +312,9 @@ def refill_statuses(
     for refill in queryset.filter(order_id__in=wanted).order_by("order_id", "-created_at", "-id"):
         latest.setdefault(refill.order_id, refill)
     return latest
+
+
+def provider_ids_of(queryset: QuerySet[Any], field: str = "provider_id") -> list[int]:
+    """The providers the rows of `queryset` belong to: every call after placing goes to the
+    order's own provider, batched per provider (see orders.polling.orders_poll)."""
+    return sorted(set(queryset.order_by().values_list(field, flat=True).distinct()))

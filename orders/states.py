@@ -1,4 +1,4 @@
-"""The one place an order's state changes: an explicit table and one function.
+"""The one place an order's state changes, and a refill's or a cancel's: explicit tables.
 
 Every change is a conditional UPDATE (`WHERE id = … AND state = <the state we read>`), so it is
 also a claim: when two workers, a redelivered task and a sweep race for the same order, exactly
@@ -8,12 +8,15 @@ an OrderEvent (who, when, from, to, why) in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Order, OrderEvent, OrderState
+from .models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -92,3 +95,70 @@ def order_note(*, order_id: int, actor: User | None, reason: str) -> OrderEvent 
     return OrderEvent.objects.create(
         order_id=order_id, from_state=state, to_state=state, actor=actor, reason=reason[:500]
     )
+
+
+# --- refill and cancel requests -----------------------------------------------------------------
+
+R = RefillRequest.State
+C = CancelRequest.State
+
+REFILL_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
+    # Waiting for the requests cycle, which claims it in a batch; unanswered past the attention
+    # bound, a person looks.
+    R.REQUESTED: frozenset({R.SENDING, R.ATTENTION}),
+    # In a batch under way: accepted (pending), refused, or back to requested (not answered, the
+    # call failed, or the worker died: a re-send is answered "already submitted").
+    R.SENDING: frozenset({R.REQUESTED, R.PENDING, R.REJECTED}),
+    # Followed with refill_status; the upstream moves it either way between these two.
+    R.PENDING: frozenset({R.IN_PROGRESS, R.COMPLETED, R.REJECTED, R.ATTENTION}),
+    R.IN_PROGRESS: frozenset({R.PENDING, R.COMPLETED, R.REJECTED, R.ATTENTION}),
+    R.COMPLETED: frozenset(),
+    R.REJECTED: frozenset(),
+    R.ATTENTION: frozenset(),
+}
+
+CANCEL_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
+    # DONE and REJECTED from every open state: the order ended meanwhile, and its end decides.
+    C.REQUESTED: frozenset({C.SENDING, C.ATTENTION, C.DONE, C.REJECTED}),
+    C.SENDING: frozenset({C.REQUESTED, C.SUBMITTED, C.DONE, C.REJECTED}),
+    # Back to requested: a queued order canceled by its customer while a worker claimed it a
+    # moment before; the cancel is then forwarded like any other.
+    C.SUBMITTED: frozenset({C.REQUESTED, C.DONE, C.REJECTED}),
+    C.ATTENTION: frozenset({C.DONE, C.REJECTED}),
+    C.DONE: frozenset(),
+    C.REJECTED: frozenset(),
+}
+
+OPEN_CANCEL_STATES: Final = (C.REQUESTED, C.SENDING, C.SUBMITTED, C.ATTENTION)
+
+Request = RefillRequest | CancelRequest
+
+
+def _request_table(model: type[Request]) -> dict[str, frozenset[str]]:
+    return REFILL_TRANSITIONS if model is RefillRequest else CANCEL_TRANSITIONS
+
+
+def request_move(request: Request, to: str, *, now: datetime | None = None) -> None:
+    """Move a refill or cancel request to `to` in memory; the caller writes it (in bulk)."""
+    if to not in _request_table(type(request))[request.state]:
+        raise IllegalTransition(f"{request}: {request.state} -> {to} is not allowed")
+    request.state = to
+    request.updated_at = now or timezone.now()
+
+
+def requests_move(
+    queryset: QuerySet[Any],
+    *,
+    from_states: Iterable[str],
+    to: str,
+    now: datetime | None = None,
+    **changes: Any,
+) -> int:
+    """Move the requests of `queryset` that are in one of `from_states` to `to`, in one UPDATE
+    (conditional on the state, so a row that moved meanwhile is left alone). Returns how many."""
+    from_states = list(from_states)
+    table = _request_table(queryset.model)
+    if illegal := [state for state in from_states if to not in table[state]]:
+        raise IllegalTransition(f"{queryset.model.__name__}: {illegal} -> {to} is not allowed")
+    values = {"state": to, "updated_at": now or timezone.now(), **changes}
+    return int(queryset.filter(state__in=from_states).update(**values))

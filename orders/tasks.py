@@ -14,8 +14,13 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db.models import Q
 
-from . import services
-from .models import Order, OrderState
+from .forwarding import order_forward
+from .models import OPEN_REFILL_STATES, CancelRequest, Order, OrderState
+from .notices import order_notify, refill_notify
+from .polling import orders_poll
+from .request_forwarding import requests_cycle
+from .selectors import provider_ids_of
+from .sweep import orders_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +30,12 @@ def order_forward_task(order_id: int) -> str:
     # Never retried by Celery: only the service knows whether a failure was "never sent"
     # (it re-queues with backoff itself) or "maybe sent" (review), and a blind retry is the
     # one thing that could buy an order twice.
-    return services.order_forward(order_id=order_id)
+    return order_forward(order_id=order_id)
 
 
 @shared_task(name="orders.tasks.orders_sweep_task")
 def orders_sweep_task() -> dict[str, Any]:
-    result = services.orders_sweep()
+    result = orders_sweep()
     return {
         "forwarded": len(result.forwarded),
         "to_review": result.to_review,
@@ -47,7 +52,7 @@ PER_PROVIDER_EXPIRES = 110  # seconds: under the 120 s beat interval
 
 
 def _fan_out(task: Any, queryset: Any) -> list[int]:
-    provider_ids = services._provider_ids(queryset)
+    provider_ids = provider_ids_of(queryset)
     for provider_id in provider_ids:
         task.apply_async(args=(provider_id,), expires=PER_PROVIDER_EXPIRES)
     return provider_ids
@@ -75,9 +80,7 @@ def orders_poll_task() -> list[int]:
 
 @shared_task(name="orders.tasks.orders_poll_provider_task")
 def orders_poll_provider_task(provider_id: int) -> dict[str, int]:
-    return _once_per_provider(
-        "poll", provider_id, lambda: services.orders_poll(provider_id=provider_id)
-    )
+    return _once_per_provider("poll", provider_id, lambda: orders_poll(provider_id=provider_id))
 
 
 @shared_task(name="orders.tasks.requests_cycle_task")
@@ -86,8 +89,8 @@ def requests_cycle_task() -> list[int]:
     return _fan_out(
         requests_cycle_provider_task,
         Order.objects.filter(upstream_id__isnull=False).filter(
-            Q(refills__state__in=["requested", "pending", "in_progress"])
-            | Q(cancels__state="requested")
+            Q(refills__state__in=OPEN_REFILL_STATES)
+            | Q(cancels__state=CancelRequest.State.REQUESTED)
         ),
     )
 
@@ -95,7 +98,7 @@ def requests_cycle_task() -> list[int]:
 @shared_task(name="orders.tasks.requests_cycle_provider_task")
 def requests_cycle_provider_task(provider_id: int) -> dict[str, int]:
     return _once_per_provider(
-        "requests", provider_id, lambda: services.requests_cycle(provider_id=provider_id)
+        "requests", provider_id, lambda: requests_cycle(provider_id=provider_id)
     )
 
 
@@ -103,7 +106,7 @@ def requests_cycle_provider_task(provider_id: int) -> dict[str, int]:
 def order_notify_task(order_id: int) -> bool:
     # A mail server's trouble must never reach the poll that enqueued this: log and move on.
     try:
-        return services.order_notify(order_id=order_id)
+        return order_notify(order_id=order_id)
     except Exception:
         logger.exception("notice for order %s could not be sent", order_id)
         return False
@@ -112,7 +115,7 @@ def order_notify_task(order_id: int) -> bool:
 @shared_task(name="orders.tasks.refill_notify_task")
 def refill_notify_task(refill_id: int) -> bool:
     try:
-        return services.refill_notify(refill_id=refill_id)
+        return refill_notify(refill_id=refill_id)
     except Exception:
         logger.exception("notice for refill %s could not be sent", refill_id)
         return False

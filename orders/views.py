@@ -24,12 +24,13 @@ from panel.http import AuthedRequest
 from panel.numbers import parse_id, parse_int
 
 from . import picker, rules, selectors
+from .customer_requests import cancel_request, refill_request
 from .errors import OrderRejected
 from .forms import MassOrderForm, OrderForm
 from .guards import open_order_on_link
 from .mass import orders_preview_mass, parse_rates
 from .models import CancelRequest, OrderKind
-from .services import cancel_request, order_place, orders_place_mass, refill_request
+from .placing import order_place, orders_place_mass
 from .templatetags.orders_tags import status_label
 
 PAGE_SIZE = 25

@@ -44,9 +44,16 @@ from catalog import selectors as catalog
 from orders import guards as order_guards
 from orders import rules as order_rules
 from orders import selectors as order_selectors
-from orders import services as order_services
+from orders.customer_requests import (
+    cancel_request,
+    cancel_request_many,
+    refill_request,
+    refill_request_many,
+)
 from orders.errors import OrderRejected
 from orders.models import OrderKind
+from orders.placing import order_place
+from orders.rules import VIP_FIELDS
 from panel import ratelimit
 from panel.money import quantize_money, quantize_rate
 from panel.numbers import parse_id
@@ -73,15 +80,6 @@ TOO_MANY_REQUESTS: Final = "Too many requests"
 INTERNAL_ERROR: Final = "Internal error, try again later"
 METHOD_NOT_ALLOWED: Final = "Method not allowed: use GET or POST"
 ALLOWED_METHODS: Final = ("GET", "POST")
-
-# VIP packages' counters: the document's name -> where the orders app keeps it in `Order.extra`.
-VIP_FIELDS: Final = {
-    "daily_Post_Limit": "daily_post_limit",
-    "daily_Progress": "daily_progress",
-    "total_posts": "total_posts",
-    "completed_posts": "completed_posts",
-    "days_Left": "days_left",
-}
 
 
 class ApiError(Exception):
@@ -301,7 +299,7 @@ def order_status_row(order: Order, *, refunded: Decimal | None = None) -> dict[s
         "remains": str(_remains(order, status)),
         "currency": settings.CURRENCY,
     }
-    for name, stored in VIP_FIELDS.items():
+    for stored, name in VIP_FIELDS.items():
         value = extra.get(stored)
         if value is not None:
             row[name] = _int_or_text(value)
@@ -392,7 +390,7 @@ def action_add(user: User, params: Params, request: HttpRequest) -> Any:
         if warn
         else None
     )
-    order = order_services.order_place(
+    order = order_place(
         user=user,
         service_id=service_id,
         link=link,
@@ -457,10 +455,10 @@ def action_refill(user: User, params: Params, request: HttpRequest) -> Any:
         order_id = parse_id(params.get("order"))
         if order_id is None:
             raise ApiError(INCORRECT_ORDER)
-        order_services.refill_request(user=user, order_id=order_id)
+        refill_request(user=user, order_id=order_id)
         return {"refill": order_id}
     items = id_list(listed, limit=BATCH_MAX_IDS)
-    results = _many(order_services.refill_request_many, user, items)
+    results = _many(refill_request_many, user, items)
     return [{"order": _item_id(item), "refill": _one_result(item, results)} for item in items]
 
 
@@ -470,10 +468,10 @@ def action_cancel(user: User, params: Params, request: HttpRequest) -> Any:
         order_id = parse_id(params.get("order"))
         if order_id is None:
             raise ApiError(INCORRECT_ORDER)
-        order_services.cancel_request(user=user, order_id=order_id)
+        cancel_request(user=user, order_id=order_id)
         return {"cancel": order_id}
     items = id_list(listed, limit=BATCH_MAX_IDS)
-    results = _many(order_services.cancel_request_many, user, items)
+    results = _many(cancel_request_many, user, items)
     return [{"order": _item_id(item), "cancel": _one_result(item, results)} for item in items]
 
 

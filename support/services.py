@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders.customer_requests import cancel_request, refill_request
 from orders.errors import OrderRejected
 from orders.selectors import order_for_user
-from orders.services import cancel_request, refill_request
 from orders.states import order_note
 from panel import ratelimit
 from panel.enqueue import enqueue

@@ -19,8 +19,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from billing.services import customer_create
 from catalog.models import Service
 from catalog.sync import catalog_sync
+from orders.forwarding import order_forward
 from orders.models import Order, OrderState
-from orders.services import order_forward, order_place
+from orders.placing import order_place
 from panel.money import quantize_rate
 from panel.sandbox.catalog import CATALOG
 

@@ -9,7 +9,7 @@ import pytest
 from smmpy import smm
 
 from orders.models import CancelRequest, Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 
 from .conftest import make_service, new_customer
 

@@ -30,7 +30,8 @@ from django.db import connection
 from billing.services import wallet_balance
 from catalog.models import Service
 from orders.models import Order
-from orders.services import order_place, orders_poll
+from orders.placing import order_place
+from orders.polling import orders_poll
 from tests.factories import generated_catalog, install_catalog
 from tests.faults.world import closed_port, new_customer_with_key
 from tests.invariants import assert_money_invariants, expected_refund

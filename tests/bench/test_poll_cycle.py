@@ -19,7 +19,7 @@ from django.db import connection
 
 from billing.services import wallet_charge
 from orders.models import Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from orders.tasks import order_notify_task
 from panel.money import charge_for
 from panel.upstream.client import UpstreamClient

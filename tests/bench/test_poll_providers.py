@@ -15,7 +15,7 @@ import pytest
 from catalog.models import Provider, Service
 from catalog.providers import provider_add
 from orders.models import Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from panel.money import charge_for
 from panel.sandbox import Sandbox, SandboxServer
 from panel.upstream.client import UpstreamClient

@@ -35,7 +35,8 @@ from billing.referrals import (
 from billing.selectors import ledger_problems
 from billing.services import BillingError, wallet_balance, wallet_commission_credit
 from catalog.models import Service
-from orders.services import order_fail_and_refund, orders_poll
+from orders.polling import orders_poll
+from orders.staff_actions import order_fail_and_refund
 from tests.factories import PASSWORD, make_customer, make_staff, place_order
 
 D = Decimal

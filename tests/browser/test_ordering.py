@@ -183,7 +183,7 @@ def test_a_new_customer_orders_every_kind_through_the_picker(open_tab: Any, sand
 def test_every_customer_page_fits_a_phone_and_the_language_sticks(
     open_tab: Any, sandbox: Any
 ) -> None:
-    from orders.services import order_place
+    from orders.placing import order_place
 
     services = synced_catalog()
     customer = make_customer(
@@ -238,7 +238,7 @@ def test_the_admin_lists_fit_1280_px_with_money_written_one_way(
 ) -> None:
     from django.conf import settings
 
-    from orders.services import order_place
+    from orders.placing import order_place
     from tests.factories import make_staff
 
     services = synced_catalog()

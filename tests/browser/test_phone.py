@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from orders.services import order_place
+from orders.placing import order_place
 from tests.factories import make_customer, synced_catalog
 
 from .conftest import PASSWORD

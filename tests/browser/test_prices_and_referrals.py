@@ -25,7 +25,7 @@ from billing.selectors import ledger_problems
 from billing.services import wallet_balance, wallet_deposit
 from catalog.models import CustomerPricing
 from orders.models import OrderState
-from orders.services import order_place
+from orders.placing import order_place
 from tests.factories import make_customer, make_customer_with_key, make_staff, synced_catalog
 
 from .conftest import PASSWORD, money_text

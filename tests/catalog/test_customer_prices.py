@@ -16,7 +16,7 @@ from billing.models import EntryKind, LedgerEntry
 from catalog.models import CustomerPricing, CustomerRate, PricingSettings, Service
 from catalog.pricing import CustomerRule, customer_price
 from catalog.selectors import customer_price_for, customer_price_rule, with_customer_prices
-from orders.services import order_place, orders_place_mass
+from orders.placing import order_place, orders_place_mass
 from tests.factories import PASSWORD, make_customer, make_customer_with_key, make_service
 
 D = Decimal

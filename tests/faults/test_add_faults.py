@@ -18,15 +18,11 @@ import pytest
 from django.core.management import call_command
 
 from billing.services import wallet_balance
+from orders.cycle import orders_cycle
+from orders.forwarding import order_forward
 from orders.models import Order, OrderEvent, OrderState
-from orders.services import (
-    order_attach_upstream_id,
-    order_fail_and_refund,
-    order_forward,
-    order_send_again,
-    orders_cycle,
-    orders_sweep,
-)
+from orders.staff_actions import order_attach_upstream_id, order_fail_and_refund, order_send_again
+from orders.sweep import orders_sweep
 from orders.tasks import order_forward_task
 from tests.invariants import assert_money_invariants
 

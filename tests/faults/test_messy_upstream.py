@@ -17,15 +17,12 @@ from billing.services import wallet_balance, wallet_deposit
 from catalog.balance import upstream_balance_refresh
 from catalog.models import PricingSettings, Service, UpstreamBalance
 from catalog.sync import catalog_sync
+from orders.customer_requests import cancel_request, refill_request
+from orders.forwarding import order_forward
 from orders.models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
-from orders.services import (
-    cancel_request,
-    order_forward,
-    order_send_again,
-    orders_poll,
-    refill_request,
-    requests_cycle,
-)
+from orders.polling import orders_poll
+from orders.request_forwarding import requests_cycle
+from orders.staff_actions import order_send_again
 from tests.factories import make_staff
 from tests.invariants import assert_money_invariants, half_up
 
@@ -308,25 +305,25 @@ def test_a_clear_answer_lifts_the_hold(sandbox: Any, place: Any, clock: Any) -> 
 def test_a_cancel_asked_while_sending_wins_when_the_send_did_not_reach_the_upstream(
     sandbox: Any, place: Any, customer: Any, settings: Any, monkeypatch: Any, client: Any
 ) -> None:
-    from orders import services
+    from orders import forwarding
 
     order = place(104, quantity=1000, forward=False)
     reachable = settings.SIEULIKE_API_URL
     settings.SIEULIKE_API_URL = f"http://127.0.0.1:{closed_port()}/api/v2"
-    real_send = services._send
+    real_send = forwarding._send
 
     def send_after_the_customer_cancels(upstream: Any, sending: Order) -> int:
         # the customer presses cancel while the worker is sending
         assert cancel_request(user=customer, order_id=sending.pk).state == C.REQUESTED
         return real_send(upstream, sending)
 
-    monkeypatch.setattr(services, "_send", send_after_the_customer_cancels)
+    monkeypatch.setattr(forwarding, "_send", send_after_the_customer_cancels)
     balance = wallet_balance(user=customer)
     # when the send is unreachable
     assert order_forward(order_id=order.pk) == "canceled"
     # then the cancel wins: refunded in full, and never bought upstream afterwards
     settings.SIEULIKE_API_URL = reachable
-    monkeypatch.setattr(services, "_send", real_send)
+    monkeypatch.setattr(forwarding, "_send", real_send)
     assert order_forward(order_id=order.pk) == "skipped"
     order.refresh_from_db()
     assert order.state == S.CANCELED and order.upstream_id is None

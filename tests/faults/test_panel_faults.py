@@ -24,19 +24,14 @@ from kombu.exceptions import OperationalError
 from billing.models import EntryKind, LedgerEntry
 from billing.services import wallet_balance
 from catalog.upstreams import default_client as get_client
+from orders.customer_requests import cancel_request, refill_request
+from orders.forwarding import order_forward
 from orders.models import CancelRequest, Order, OrderEvent, OrderState, RefillRequest
-from orders.services import (
-    SENDING_TIMEOUT,
-    cancel_request,
-    order_attach_upstream_id,
-    order_forward,
-    order_place,
-    order_send_again,
-    orders_poll,
-    orders_sweep,
-    refill_request,
-)
+from orders.placing import order_place
+from orders.polling import orders_poll
+from orders.staff_actions import order_attach_upstream_id, order_send_again
 from orders.states import order_transition
+from orders.sweep import SENDING_TIMEOUT, orders_sweep
 from orders.tasks import (
     order_forward_task,
     orders_poll_provider_task,

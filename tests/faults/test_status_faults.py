@@ -12,7 +12,7 @@ import pytest
 from billing.models import LedgerEntry
 from billing.services import wallet_balance
 from orders.models import Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from tests.invariants import assert_money_invariants, half_up
 
 S = OrderState
@@ -120,12 +120,12 @@ def test_an_unknown_status_leaves_the_order_as_it_was_and_is_logged(
 ) -> None:
     sandbox.inject_fault("status", "unknown_status", word=word)
     before, entries = snapshot(), LedgerEntry.objects.count()
-    with caplog.at_level(logging.WARNING, logger="orders.services"):
+    with caplog.at_level(logging.WARNING, logger="orders.polling"):
         result = orders_poll()
     # the upstream's word is one we do not know (or not a word): nothing moves, and it is logged
     assert result.finished == 0 and result.unknown + result.item_errors == 3
     assert snapshot() == before and LedgerEntry.objects.count() == entries
-    logged = [r.getMessage() for r in caplog.records if r.name == "orders.services"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "orders.polling"]
     assert len(logged) == 3
     assert all(f"order {o.pk}" in m for o, m in zip(three_ended, logged, strict=True))
     # the next cycle, with real words, ends them

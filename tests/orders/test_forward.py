@@ -14,19 +14,18 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.models import EntryKind, LedgerEntry
+from orders.cycle import orders_cycle
 from orders.errors import plain_reason
+from orders.forwarding import MAX_SEND_ATTEMPTS, order_forward
 from orders.models import Order, OrderEvent, OrderState
-from orders.services import (
-    MAX_SEND_ATTEMPTS,
+from orders.placing import order_place
+from orders.staff_actions import (
     OrderActionError,
     order_attach_upstream_id,
     order_fail_and_refund,
-    order_forward,
-    order_place,
     order_send_again,
-    orders_cycle,
-    orders_sweep,
 )
+from orders.sweep import orders_sweep
 from orders.tasks import order_forward_task
 
 from .helpers import assert_state, balance_of

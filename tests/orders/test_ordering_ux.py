@@ -284,7 +284,7 @@ def test_a_vietnamese_notice_is_fully_translated_with_amounts_as_on_the_site(
     customer: Any, catalog: Any, mailoutbox: Any
 ) -> None:
     from billing.services import wallet_charge, wallet_refund
-    from orders.services import order_notify
+    from orders.notices import order_notify
 
     order = make_order(
         user=customer,

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from catalog.models import Service
 from orders.models import Order, OrderKind, OrderState
+from orders.polling import orders_poll
 from orders.selectors import order_row, package_progress
-from orders.services import orders_poll
 from panel.api_v2 import order_status_row
 
 DAY = 86400

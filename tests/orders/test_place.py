@@ -10,7 +10,7 @@ import pytest
 from billing.models import EntryKind, LedgerEntry
 from orders.errors import OrderRejected
 from orders.models import Order, OrderKind, OrderState
-from orders.services import order_place, orders_place_mass
+from orders.placing import order_place, orders_place_mass
 from panel.money import charge_for
 
 from .helpers import balance_of

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import EntryKind, LedgerEntry, Profile
 from orders.models import Order, OrderKind, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from tests.factories import placed_upstream_orders
 
 from .helpers import assert_state, balance_of

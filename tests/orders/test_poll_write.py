@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.models import Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from panel import db as panel_db
 
 LINK = "https://tiktok.com/@user/video/123"

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from orders.errors import OrderRejected
 from orders.models import Order
-from orders.services import order_place, orders_place_mass
+from orders.placing import order_place, orders_place_mass
 
 from .helpers import balance_of
 

@@ -13,17 +13,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import EntryKind, LedgerEntry, Profile
-from orders.errors import OrderRejected, plain_reason
-from orders.models import CancelRequest, Order, OrderState, RefillRequest
-from orders.services import (
+from orders.customer_requests import (
     cancel_request,
     cancel_request_many,
-    order_forward,
-    orders_poll,
     refill_request,
     refill_request_many,
-    requests_cycle,
 )
+from orders.errors import OrderRejected, plain_reason
+from orders.forwarding import order_forward
+from orders.models import CancelRequest, Order, OrderState, RefillRequest
+from orders.polling import orders_poll
+from orders.request_forwarding import requests_cycle
 from tests.factories import placed_upstream_orders
 
 from .helpers import assert_state, balance_of
@@ -336,7 +336,7 @@ def test_a_cancel_asked_while_the_order_is_being_sent_is_forwarded_once_it_is_pl
     # when the worker's add succeeds (the worker records the upstream's answer), the next
     # cycle forwards the cancel
     from catalog.upstreams import client_for
-    from orders.services import _forward_placed, _send
+    from orders.forwarding import _forward_placed, _send
 
     order.refresh_from_db()
     assert _forward_placed(order, _send(client_for(order.provider), order)) == "placed"

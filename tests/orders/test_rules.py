@@ -58,6 +58,27 @@ def test_refill_status_words_are_normalised(word: str, expected: str | None) -> 
 
 
 @pytest.mark.parametrize(
+    ("message", "refill_taken", "cancel_taken"),
+    [
+        ("Refill request already submitted", True, False),
+        ("refill request already submitted.", True, False),
+        ("Refill_is-currently running", True, False),
+        ("The cancellation request was submitted earlier", False, True),
+        ("THE CANCELLATION REQUEST WAS SUBMITTED EARLIER!", False, True),
+        ("Error: Refill request already submitted", False, False),
+        ("Refill request rejected", False, False),
+        ("", False, False),
+        (None, False, False),
+    ],
+)
+def test_an_upstream_that_already_has_a_request_is_recognised_by_its_words(
+    message: str | None, refill_taken: bool, cancel_taken: bool
+) -> None:
+    assert rules.is_refill_already_taken(message) is refill_taken
+    assert rules.is_cancel_already_taken(message) is cancel_taken
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "Insufficient balance",

@@ -6,9 +6,28 @@ from typing import Any
 
 import pytest
 
-from orders.models import Order, OrderEvent, OrderState
-from orders.policy import public_status
-from orders.states import FINAL_STATES, TRANSITIONS, IllegalTransition, order_transition
+from orders.models import (
+    OPEN_REFILL_STATES,
+    CancelRequest,
+    Order,
+    OrderEvent,
+    OrderState,
+    RefillRequest,
+)
+from orders.policy import public_status, public_status_filter
+from orders.rules import PUBLIC_STATUSES
+from orders.states import (
+    CANCEL_TRANSITIONS,
+    FINAL_STATES,
+    OPEN_CANCEL_STATES,
+    REFILL_TRANSITIONS,
+    TRANSITIONS,
+    IllegalTransition,
+    order_transition,
+    request_move,
+    requests_move,
+)
+from tests.factories import make_order
 
 S = OrderState
 
@@ -70,3 +89,68 @@ def test_finishing_stamps_the_end(place: Any) -> None:
 )
 def test_customers_see_the_upstreams_words(state: str, upstream_status: str, expected: str) -> None:
     assert public_status(Order(state=state, upstream_status=upstream_status)) == expected
+
+
+def test_the_status_filter_of_the_orders_page_agrees_with_what_each_order_shows(
+    customer: Any, catalog: Any
+) -> None:
+    # given an order in every state, with every word the poll may have stored on it
+    words = ["", *PUBLIC_STATUSES]
+    for state in S:
+        for said in words:
+            make_order(
+                user=customer, service=catalog[101], charge="1", state=state, upstream_status=said
+            )
+    orders = list(Order.objects.filter(user=customer))
+    # then filtering by a public status finds exactly the orders showing it
+    for word in PUBLIC_STATUSES:
+        by_filter = public_status_filter(word)
+        assert by_filter is not None
+        found = set(
+            Order.objects.filter(user=customer).filter(by_filter).values_list("pk", flat=True)
+        )
+        assert found == {o.pk for o in orders if public_status(o) == word}, word
+    assert public_status_filter("Whatever") is None
+
+
+# --- refill and cancel requests -------------------------------------------------------------
+
+R = RefillRequest.State
+C = CancelRequest.State
+
+
+def test_the_request_tables_cover_every_state_and_ended_requests_never_move() -> None:
+    assert set(REFILL_TRANSITIONS) == set(R)
+    assert set(CANCEL_TRANSITIONS) == set(C)
+    for ended in (R.COMPLETED, R.REJECTED, R.ATTENTION):
+        assert REFILL_TRANSITIONS[ended] == frozenset()
+    for ended in (C.DONE, C.REJECTED):
+        assert CANCEL_TRANSITIONS[ended] == frozenset()
+    # every state but the first is entered from somewhere: no dead state
+    for table, first in ((REFILL_TRANSITIONS, R.REQUESTED), (CANCEL_TRANSITIONS, C.REQUESTED)):
+        entered = set().union(*table.values())
+        assert set(table) - entered <= {first}
+    # the open refills (one per order) are exactly those that can still move
+    assert set(OPEN_REFILL_STATES) == {s for s, to in REFILL_TRANSITIONS.items() if to}
+    assert set(OPEN_CANCEL_STATES) == {s for s, to in CANCEL_TRANSITIONS.items() if to}
+
+
+def test_a_request_move_not_in_the_table_is_refused_in_memory_and_in_bulk(place: Any) -> None:
+    order = place(101, link="https://x.com/a", quantity=100, forward=False)
+    refill = RefillRequest.objects.create(order=order, state=R.COMPLETED)
+    with pytest.raises(IllegalTransition):
+        request_move(refill, R.PENDING)
+    assert refill.state == R.COMPLETED
+    cancel = CancelRequest.objects.create(order=order, state=C.REQUESTED)
+    with pytest.raises(IllegalTransition):
+        requests_move(CancelRequest.objects.all(), from_states=[C.REQUESTED], to=C.SUBMITTED)
+    # a move the table allows applies to the rows still in the state it names, and only those
+    moved = requests_move(
+        CancelRequest.objects.filter(pk=cancel.pk), from_states=[C.SENDING], to=C.REQUESTED
+    )
+    assert moved == 0
+    moved = requests_move(
+        CancelRequest.objects.filter(pk=cancel.pk), from_states=[C.REQUESTED], to=C.SENDING
+    )
+    cancel.refresh_from_db()
+    assert (moved, cancel.state) == (1, C.SENDING)

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders.models import CancelRequest, Order, OrderState, RefillRequest
-from orders.services import orders_poll
+from orders.polling import orders_poll
 
 from .helpers import assert_state, balance_of
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from billing.services import topup_request_create
 from catalog.models import PricingSettings, Service, SyncRun
 from orders.models import Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from panel.staff import money_chart, staff_money_by_day
 from tests.factories import make_customer, make_staff, place_order
 

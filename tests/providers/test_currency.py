@@ -13,7 +13,7 @@ from catalog.providers import ProviderError, provider_set_rate
 from catalog.services import service_set_markup
 from catalog.sync import catalog_sync
 from orders.models import OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 
 from .conftest import Two
 

@@ -12,8 +12,8 @@ from billing.services import wallet_balance
 from catalog.models import Provider
 from catalog.providers import provider_pause
 from orders.failover import refusal_allows_failover
+from orders.forwarding import order_forward
 from orders.models import ForwardAttempt, Order, OrderState
-from orders.services import order_forward
 from tests.invariants import assert_provider_invariants
 
 from .conftest import Two
@@ -220,7 +220,7 @@ def _waiting_at_vnd(two: Two) -> Order:
 def _sweep() -> Any:
     from datetime import timedelta
 
-    from orders.services import orders_sweep
+    from orders.sweep import orders_sweep
 
     return orders_sweep(forward=lambda pk: order_forward(order_id=pk), grace=timedelta(0))
 

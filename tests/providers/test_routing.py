@@ -8,13 +8,10 @@ from decimal import Decimal
 
 from catalog.models import Provider, Service, SyncRun
 from catalog.sync import catalog_sync, catalog_sync_all
+from orders.customer_requests import cancel_request, refill_request
 from orders.models import Order, OrderState, RefillRequest
-from orders.services import (
-    cancel_request,
-    orders_poll,
-    refill_request,
-    requests_cycle,
-)
+from orders.polling import orders_poll
+from orders.request_forwarding import requests_cycle
 from panel.sandbox import Sandbox
 from tests.faults.world import closed_port
 

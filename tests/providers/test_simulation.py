@@ -33,19 +33,19 @@ from billing.selectors import ledger_problems
 from billing.services import wallet_balance
 from catalog.models import Provider, Service
 from catalog.providers import provider_pause
+from orders.customer_requests import cancel_request
 from orders.errors import OrderRejected
+from orders.forwarding import order_forward
 from orders.models import Order, OrderState
-from orders.services import (
+from orders.polling import orders_poll
+from orders.request_forwarding import requests_cycle
+from orders.staff_actions import (
     OrderActionError,
-    cancel_request,
     order_attach_upstream_id,
     order_fail_and_refund,
-    order_forward,
     order_send_again,
-    orders_poll,
-    orders_sweep,
-    requests_cycle,
 )
+from orders.sweep import orders_sweep
 from tests.faults.world import unique_link
 from tests.invariants import assert_provider_invariants, expected_refund, half_up
 

@@ -181,7 +181,7 @@ def test_the_order_page_shows_every_attempt_and_where_it_was_placed(
 
 
 def test_the_dashboard_shows_cost_and_profit_per_provider(admin_client: Client, two: Two) -> None:
-    from orders.services import orders_poll
+    from orders.polling import orders_poll
 
     two.place()
     two.vnd_sandbox.set_balance("0")

@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from catalog.upstreams import default_client as get_client
 from orders.models import Order
-from orders.services import orders_poll, requests_cycle
+from orders.polling import orders_poll
+from orders.request_forwarding import requests_cycle
 
 from .conftest import World, logged_in
 

@@ -18,7 +18,7 @@ from billing.services import wallet_adjust
 from catalog.models import Service
 from orders.errors import OrderRejected
 from orders.models import Order, OrderState
-from orders.services import order_place
+from orders.placing import order_place
 
 from .conftest import World, logged_in, new_staff, verified_client
 

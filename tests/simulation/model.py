@@ -54,23 +54,23 @@ from billing.transfers import (
 )
 from catalog.models import Service
 from catalog.upstreams import default_client as get_client
-from orders.attention import AttentionError, order_attention_end, order_attention_repoll
+from orders.customer_requests import cancel_request, refill_request
 from orders.errors import OrderRejected
+from orders.forwarding import order_forward
 from orders.models import CancelRequest, Order
-from orders.services import (
+from orders.placing import order_place
+from orders.polling import orders_poll
+from orders.request_forwarding import requests_cycle
+from orders.staff_actions import (
     OrderActionError,
-    cancel_request,
     order_attach_upstream_id,
+    order_attention_end,
+    order_attention_repoll,
     order_fail_and_refund,
-    order_forward,
-    order_place,
     order_send_again,
-    orders_poll,
-    orders_sweep,
-    refill_request,
-    requests_cycle,
 )
 from orders.states import order_transition
+from orders.sweep import orders_sweep
 from tests.faults.world import closed_port
 from tests.invariants import assert_money_invariants, expected_refund
 
@@ -737,7 +737,7 @@ class Simulation:
                 order_attention_end(
                     order_id=order.pk, outcome="canceled", actor=self.staff, reason="again"
                 )
-            except AttentionError:
+            except OrderActionError:
                 pass
             else:
                 raise AssertionError(f"order {order.pk}: ended twice by staff")

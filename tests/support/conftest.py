@@ -9,7 +9,7 @@ import pytest
 
 from catalog.models import Service
 from orders.models import Order, OrderState
-from orders.services import orders_poll
+from orders.polling import orders_poll
 from tests import factories
 
 

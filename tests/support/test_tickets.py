@@ -10,7 +10,7 @@ from django.core import mail
 
 from billing.models import Profile
 from orders.models import CancelRequest, OrderEvent, OrderState, RefillRequest
-from orders.services import requests_cycle
+from orders.request_forwarding import requests_cycle
 from support.models import MESSAGE_MAX, MessageEvent, Ticket, TicketKind, TicketState
 from support.selectors import (
     staff_ticket_counts,

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orders.services import orders_cycle
+from orders.cycle import orders_cycle
 
 
 class Command(BaseCommand):

@@ -1,0 +1,189 @@
+"""The customer's refill and cancel requests: asked here, forwarded in batches later
+(orders.request_forwarding). The API asks for up to 100 orders at once, in constant queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from panel.numbers import parse_int
+
+from .errors import REASON_CANCELED_BEFORE_SENDING, OrderRejected
+from .lifecycle import order_finish
+from .models import OPEN_REFILL_STATES, CancelRequest, Order, OrderState, RefillRequest
+from .policy import cancel_refusal, refill_refusal
+from .states import request_move
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+S = OrderState
+R = RefillRequest.State
+C = CancelRequest.State
+
+
+def _ids(order_ids: Iterable[object]) -> list[int | None]:
+    return [parse_int(raw) for raw in order_ids]
+
+
+def _refills_many(
+    *, user: User, order_ids: Iterable[object]
+) -> dict[int, RefillRequest | OrderRejected]:
+    wanted = _ids(order_ids)
+    ids = {value for value in wanted if value is not None and value > 0}
+    orders = {
+        o.pk: o for o in Order.objects.filter(user=user, pk__in=ids).select_related("service")
+    }
+    open_states = dict(
+        RefillRequest.objects.filter(order_id__in=orders, state__in=OPEN_REFILL_STATES).values_list(
+            "order_id", "state"
+        )
+    )
+    now = timezone.now()
+    answers: dict[int, RefillRequest | OrderRejected] = {}
+    new: list[RefillRequest] = []
+    for order_id in wanted:
+        if order_id is None or order_id in answers:
+            continue
+        order = orders.get(order_id)
+        code = (
+            "order_id"
+            if order is None
+            else refill_refusal(order, open_refill_state=open_states.get(order_id), now=now)
+        )
+        if code is not None:
+            answers[order_id] = OrderRejected(code)
+            continue
+        request = RefillRequest(order=order, state=R.REQUESTED)
+        new.append(request)
+        answers[order_id] = request
+    for request in _insert_all(new):
+        answers[request.order_id] = OrderRejected("refill_open")
+    return answers
+
+
+def _insert_all(rows: list[Any]) -> list[Any]:
+    """Insert rows in one statement; when a concurrent request won a unique constraint for one of
+    them, fall back to one insert each. Returns the rows that lost."""
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            type(rows[0]).objects.bulk_create(rows)
+        return []
+    except IntegrityError:
+        lost = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.pk = None
+                    row._state.adding = True
+                    row.save()
+            except IntegrityError:
+                lost.append(row)
+        return lost
+
+
+def refill_request_many(*, user: User, order_ids: Iterable[int]) -> dict[int, RefillRequest | str]:
+    """Ask for refills of many of the user's orders in a constant number of queries (the API's
+    `refill` with up to 100 ids).
+
+    Returns, per order id asked, the new RefillRequest or the API's refusal ("Incorrect order ID"
+    for an order that does not exist or is someone else's: the two are indistinguishable).
+    Ids that are not integers are left out of the answer.
+    """
+    return {
+        order_id: answer.message if isinstance(answer, OrderRejected) else answer
+        for order_id, answer in _refills_many(user=user, order_ids=order_ids).items()
+    }
+
+
+def refill_request(*, user: User, order_id: int) -> RefillRequest:
+    """Ask for a refill of one of the user's orders; raises OrderRejected."""
+    answer = _refills_many(user=user, order_ids=[order_id]).get(parse_int(order_id) or -1)
+    if isinstance(answer, RefillRequest):
+        return answer
+    raise answer or OrderRejected("order_id")
+
+
+def _cancels_many(
+    *, user: User, order_ids: Iterable[object]
+) -> dict[int, CancelRequest | OrderRejected]:
+    wanted = _ids(order_ids)
+    ids = {value for value in wanted if value is not None and value > 0}
+    orders = {
+        o.pk: o for o in Order.objects.filter(user=user, pk__in=ids).select_related("service")
+    }
+    asked = set(
+        CancelRequest.objects.filter(order_id__in=orders).values_list("order_id", flat=True)
+    )
+    answers: dict[int, CancelRequest | OrderRejected] = {}
+    new: list[CancelRequest] = []
+    for order_id in wanted:
+        if order_id is None or order_id in answers:
+            continue
+        order = orders.get(order_id)
+        code = (
+            "order_id"
+            if order is None
+            else cancel_refusal(order, has_cancel_request=order_id in asked)
+        )
+        if order is None or code is not None:
+            answers[order_id] = OrderRejected(code or "order_id")
+            continue
+        if order.state == S.QUEUED:
+            answers[order_id] = _cancel_before_sending(order, user)
+            continue
+        request = CancelRequest(order=order, state=C.REQUESTED)
+        new.append(request)
+        answers[order_id] = request
+    for request in _insert_all(new):
+        answers[request.order_id] = OrderRejected("cancel_submitted")
+    return answers
+
+
+def _cancel_before_sending(order: Order, user: User) -> CancelRequest | OrderRejected:
+    """A queued order has not left the shop: cancel it here, with a full refund. The claim is
+    the same conditional UPDATE a forwarding worker uses, so exactly one of them wins."""
+    try:
+        with transaction.atomic():
+            request = CancelRequest.objects.create(order=order, state=C.SUBMITTED)
+            if not order_finish(
+                order=order,
+                to=S.CANCELED,
+                refund=order.charge,
+                actor=user,
+                reason="canceled by the customer before sending",
+                changes={"error": REASON_CANCELED_BEFORE_SENDING},
+            ):
+                # A worker claimed it a moment ago: forward the cancel like any other.
+                request_move(request, C.REQUESTED)
+                request.save(update_fields=["state", "updated_at"])
+    except IntegrityError:
+        return OrderRejected("cancel_submitted")
+    return request
+
+
+def cancel_request_many(*, user: User, order_ids: Iterable[int]) -> dict[int, CancelRequest | str]:
+    """Ask to cancel many of the user's orders (the API's `cancel` with up to 100 ids).
+
+    Constant queries, plus a few per order still queued here: those are cancelled at once with
+    a full refund (nothing was bought upstream). The others are forwarded in batches by
+    `requests_cycle`, and their refund comes only when the poll sees the upstream report them
+    Canceled or Partial. Answers as `refill_request_many`.
+    """
+    return {
+        order_id: answer.message if isinstance(answer, OrderRejected) else answer
+        for order_id, answer in _cancels_many(user=user, order_ids=order_ids).items()
+    }
+
+
+def cancel_request(*, user: User, order_id: int) -> CancelRequest:
+    """Ask to cancel one of the user's orders; raises OrderRejected."""
+    answer = _cancels_many(user=user, order_ids=[order_id]).get(parse_int(order_id) or -1)
+    if isinstance(answer, CancelRequest):
+        return answer
+    raise answer or OrderRejected("order_id")

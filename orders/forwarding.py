@@ -22,7 +22,7 @@ from catalog.models import Provider
 from catalog.providers import provider_note_out_of_funds
 from catalog.upstreams import client_for
 from panel.enqueue import enqueue
-from panel.upstream.client import UpstreamClient, UpstreamRejected, UpstreamUnreachable
+from panel.upstream import UpstreamClient, UpstreamRejected, UpstreamUnreachable
 
 from . import failover, rules
 from .cancel_outcome import cancel_if_asked

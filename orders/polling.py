@@ -23,7 +23,7 @@ from catalog.models import Provider
 from catalog.upstreams import client_for
 from panel.db import bulk_write
 from panel.money import ZERO, quantize_money
-from panel.upstream.client import OrderStatus, UpstreamClient, UpstreamError
+from panel.upstream import OrderStatus, UpstreamClient, UpstreamError
 
 from . import attention, rules
 from .lifecycle import order_finish

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from catalog.upstreams import client_for
 from panel.enqueue import enqueue
-from panel.upstream.client import UpstreamClient, UpstreamError
+from panel.upstream import UpstreamClient, UpstreamError
 
 from . import attention, rules
 from .errors import REASON_ORDER_FINISHED

@@ -16,7 +16,7 @@ from catalog.models import Provider
 from catalog.providers import provider_record_balance
 from catalog.upstreams import client_for
 from panel.money import charge_for
-from panel.upstream.client import UpstreamError
+from panel.upstream import UpstreamError
 
 from . import failover
 from .forwarding import enqueue_forward

@@ -29,6 +29,24 @@ def _ids(order_ids: Iterable[object]) -> list[int | None]:
     return [parse_int(raw) for raw in order_ids]
 
 
+def _worded[Asked](answers: dict[int, Asked | OrderRejected]) -> dict[int, Asked | str]:
+    """The API's form of a batch's answers: a refusal as its message."""
+    return {
+        order_id: answer.message if isinstance(answer, OrderRejected) else answer
+        for order_id, answer in answers.items()
+    }
+
+
+def _only[Asked](answers: dict[int, Asked | OrderRejected], order_id: object) -> Asked:
+    """The one request of a batch of one, or its refusal raised."""
+    answer = answers.get(parse_int(order_id) or -1)
+    if answer is None:
+        raise OrderRejected("order_id")
+    if isinstance(answer, OrderRejected):
+        raise answer
+    return answer
+
+
 def _refills_many(
     *, user: User, order_ids: Iterable[object]
 ) -> dict[int, RefillRequest | OrderRejected]:
@@ -95,18 +113,12 @@ def refill_request_many(*, user: User, order_ids: Iterable[int]) -> dict[int, Re
     for an order that does not exist or is someone else's: the two are indistinguishable).
     Ids that are not integers are left out of the answer.
     """
-    return {
-        order_id: answer.message if isinstance(answer, OrderRejected) else answer
-        for order_id, answer in _refills_many(user=user, order_ids=order_ids).items()
-    }
+    return _worded(_refills_many(user=user, order_ids=order_ids))
 
 
 def refill_request(*, user: User, order_id: int) -> RefillRequest:
     """Ask for a refill of one of the user's orders; raises OrderRejected."""
-    answer = _refills_many(user=user, order_ids=[order_id]).get(parse_int(order_id) or -1)
-    if isinstance(answer, RefillRequest):
-        return answer
-    raise answer or OrderRejected("order_id")
+    return _only(_refills_many(user=user, order_ids=[order_id]), order_id)
 
 
 def _cancels_many(
@@ -175,15 +187,9 @@ def cancel_request_many(*, user: User, order_ids: Iterable[int]) -> dict[int, Ca
     `requests_cycle`, and their refund comes only when the poll sees the upstream report them
     Canceled or Partial. Answers as `refill_request_many`.
     """
-    return {
-        order_id: answer.message if isinstance(answer, OrderRejected) else answer
-        for order_id, answer in _cancels_many(user=user, order_ids=order_ids).items()
-    }
+    return _worded(_cancels_many(user=user, order_ids=order_ids))
 
 
 def cancel_request(*, user: User, order_id: int) -> CancelRequest:
     """Ask to cancel one of the user's orders; raises OrderRejected."""
-    answer = _cancels_many(user=user, order_ids=[order_id]).get(parse_int(order_id) or -1)
-    if isinstance(answer, CancelRequest):
-        return answer
-    raise answer or OrderRejected("order_id")
+    return _only(_cancels_many(user=user, order_ids=[order_id]), order_id)

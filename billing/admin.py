@@ -1,5 +1,5 @@
 """Staff views of the money: wallets (read-only, credited or debited only through the ledger),
-the ledger itself (read-only), top-up requests (approve / reject) and API keys (prefix only).
+the ledger itself (read-only), top-up requests (approve / reject) and referrals (read-only).
 
 Every change of money here calls billing.services and is audited twice: the ledger entry carries
 who (`created_by`) and why (`memo`), and the admin's LogEntry history records the action.
@@ -26,7 +26,6 @@ from panel.money import format_vnd
 
 from .forms import TopUpApproveForm, WalletAdjustForm
 from .models import (
-    ApiKey,
     Commission,
     CommissionTransfer,
     LedgerEntry,
@@ -389,21 +388,6 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
             % {"count": rejected},
             messages.SUCCESS,
         )
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Keys are seen by their first characters only; the hash is never shown. Deleting a key
-    revokes it (the customer makes a new one on the account page)."""
-
-    list_display = ["prefix_shown", "user", "created_at", "last_used_at"]
-    list_select_related = ["user"]
-    search_fields = ["user__username", "=prefix"]
-    fields = readonly_fields = ("user", "prefix_shown", "created_at", "last_used_at")
-
-    @admin.display(description=_("starts with"))
-    def prefix_shown(self, key: ApiKey) -> str:
-        return f"{key.prefix}…"
 
 
 # --- referrals (read-only: commission is written when an order ends, moves by the customer) -------

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The referral code of the link a visitor followed, until they sign up (or the session ends).
+REFERRAL_SESSION_KEY = "billing_referral_code"
 # Short enough to read out over the phone, without look-alikes (0/O, 1/I/L): 31^8 codes.
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 8

@@ -6,15 +6,13 @@ goes through `order_transition` and `billing.services`. Fields are read-only for
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from billing.models import EntryKind, LedgerEntry
+from billing.selectors import order_refunded_expression
 from panel.http import AuthedRequest
 from panel.money import format_rate, format_vnd
 from panel.templatetags.panel_tags import when
@@ -208,12 +206,7 @@ class OrderAdmin(admin.ModelAdmin):
         )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        refund = LedgerEntry.objects.filter(order=OuterRef("pk"), kind=EntryKind.REFUND).values(
-            "amount"
-        )[:1]
-        refunded = Coalesce(
-            Subquery(refund, output_field=MONEY), Value(Decimal("0")), output_field=MONEY
-        )
+        refunded = order_refunded_expression()
         return (
             super()
             .get_queryset(request)

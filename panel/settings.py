@@ -10,11 +10,16 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from panel.proxy import parse_networks
+
+# Generic classes of Django (`admin.ModelAdmin[Wallet]`, `QuerySet[Order]`) subscriptable at run
+# time, as the type checker (mypy --strict with django-stubs) wants them written.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -62,6 +67,8 @@ INSTALLED_APPS = [
     "panel",
     "catalog",
     "billing",
+    # Customers apart from their money: API keys, profiles, sign-up and the login pages.
+    "accounts",
     "orders",
     # The shop's pages (FAQ, terms, refund policy, contact) and announcements; support tickets.
     "content",

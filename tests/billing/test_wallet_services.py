@@ -7,16 +7,14 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from accounts.services import api_key_regenerate, api_key_user, customer_create
 from billing.models import EntryKind, LedgerEntry, Wallet
+from billing.selectors import order_refunded_amount
 from billing.services import (
     AlreadyCharged,
     BillingError,
     InsufficientFunds,
     RefundExceedsCharge,
-    api_key_regenerate,
-    api_key_user,
-    customer_create,
-    order_refunded_amount,
     wallet_adjust,
     wallet_balance,
     wallet_charge,

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,7 +21,7 @@ def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
     return users.exists()
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(UserCreationForm[User]):
     """Username, e-mail (needed to reset the password) and the password twice, validated by
     Django's password validators. The view creates the account through `customer_create`."""
 

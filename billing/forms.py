@@ -88,7 +88,17 @@ class CommissionMoveForm(forms.Form):
     )
 
 
-class WalletAdjustForm(forms.Form):
+class _ReasonForm(forms.Form):
+    """A staff action on money, with the reason the ledger or the transfer records."""
+
+    def clean_reason(self) -> str:
+        reason = str(self.cleaned_data["reason"]).strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason
+
+
+class WalletAdjustForm(_ReasonForm):
     """The admin's credit (positive) or debit (negative) of one wallet."""
 
     amount = forms.DecimalField(
@@ -109,12 +119,6 @@ class WalletAdjustForm(forms.Form):
         if amount == 0:
             raise forms.ValidationError(_("The amount must not be zero."))
         return amount
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("A reason is required."))
-        return reason
 
 
 class TopUpApproveForm(forms.Form):
@@ -137,7 +141,7 @@ class TopUpApproveForm(forms.Form):
         return received
 
 
-class TransferAssignForm(forms.Form):
+class TransferAssignForm(_ReasonForm):
     """Staff give an unmatched bank transfer to a customer."""
 
     username = forms.CharField(label=_("Customer (username)"), max_length=150)
@@ -154,9 +158,3 @@ class TransferAssignForm(forms.Form):
         if user is None:
             raise forms.ValidationError(_("No active customer has this username."))
         return user
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("A reason is required."))
-        return reason

@@ -93,7 +93,16 @@ def wallets_with_entry_sums() -> QuerySet[WalletWithSums]:
 def ledger_problems() -> Iterator[str]:
     """Every violated ledger invariant, one sentence each. A handful of queries whatever the size
     of the ledger: the comparisons run in the database and only the broken rows come back."""
-    # 1. The balance is never negative, and equals the sum of the wallet's entries.
+    yield from _wallet_problems()
+    yield from _chain_problems()
+    yield from _order_problems()
+    yield from _commission_problems()
+    yield from _topup_problems()
+    yield from _bank_transfer_problems()
+
+
+def _wallet_problems() -> Iterator[str]:
+    """1. The balance is never negative, and equals the sum of the wallet's entries."""
     wallets = (
         wallets_with_entry_sums()
         .annotate(diff=Abs(ExpressionWrapper(F("balance") - F("entries_sum"), output_field=_MONEY)))
@@ -110,8 +119,11 @@ def ledger_problems() -> Iterator[str]:
                 f"!= sum of entries {quantize_money(wallet.entries_sum)}"
             )
 
-    # 2. Each entry's balance_after is the previous entry's (in the order they were written,
-    #    which is id order: they were written under the wallet's lock) plus its amount.
+
+def _chain_problems() -> Iterator[str]:
+    """2. Each entry's balance_after is the previous entry's (in the order they were written,
+    which is id order: they were written under the wallet's lock) plus its amount, never below
+    zero."""
     previous = Window(Lag("balance_after"), partition_by=[F("wallet_id")], order_by=F("id").asc())
     chain = (
         LedgerEntry.objects.annotate(previous_after=previous)
@@ -139,7 +151,10 @@ def ledger_problems() -> Iterator[str]:
     for entry_id, wallet_id, after in negative.values_list("pk", "wallet_id", "balance_after"):
         yield f"wallet {wallet_id}: entry {entry_id} has a negative balance_after {after}"
 
-    # 3. One charge per order; refunds of an order never above its charge.
+
+def _order_problems() -> Iterator[str]:
+    """3. One charge per order; refunds of an order never above its charge. 4. An order is paid
+    from, and refunded to, its own customer's (main) wallet."""
     per_order = (
         LedgerEntry.objects.filter(order__isnull=False)
         .order_by()
@@ -169,7 +184,6 @@ def ledger_problems() -> Iterator[str]:
                 f"> charged {quantize_money(row['charged'])}"
             )
 
-    # 4. An order is paid from, and refunded to, its own customer's (main) wallet.
     strangers = (
         LedgerEntry.objects.filter(
             order__isnull=False, kind__in=[EntryKind.CHARGE, EntryKind.REFUND]
@@ -181,9 +195,9 @@ def ledger_problems() -> Iterator[str]:
     for entry_id, wallet_id, order_id in strangers:
         yield f"wallet {wallet_id}: entry {entry_id} concerns order {order_id} of another customer"
 
-    yield from _commission_problems()
 
-    # 5. A credited top-up credited its own customer with what was received, as a deposit.
+def _topup_problems() -> Iterator[str]:
+    """5. A credited top-up credited its own customer with what was received, as a deposit."""
     topups = (
         TopUpRequest.objects.filter(entry__isnull=False)
         .exclude(
@@ -196,8 +210,6 @@ def ledger_problems() -> Iterator[str]:
     )
     for reference, entry_id in topups:
         yield f"top-up {reference}: entry {entry_id} is not a deposit of its amount to its customer"
-
-    yield from _bank_transfer_problems()
 
 
 def _bank_transfer_problems() -> Iterator[str]:

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import two_factor_views
 from accounts import views as accounts_views
-from panel import api_v2, otp_views, staff, views
+from panel import api_v2, staff, views
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
@@ -25,7 +26,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Staff set up their second factor here before the admin lets them in (ADMIN_REQUIRE_2FA).
-    path("security/two-factor/", otp_views.two_factor_setup, name="two_factor_setup"),
+    path("security/two-factor/", two_factor_views.two_factor_setup, name="two_factor_setup"),
     path("api/v2", api_v2.endpoint, name="api_v2"),
     path("api/v2/", api_v2.endpoint),  # clients configured with a trailing slash
     path("api/", api_v2.docs, name="api_docs"),

@@ -1,5 +1,5 @@
 """Staff views of the money: wallets (read-only, credited or debited only through the ledger),
-the ledger itself (read-only), top-up requests (approve / reject) and API keys (prefix only).
+the ledger itself (read-only), top-up requests (approve / reject) and referrals (read-only).
 
 Every change of money here calls billing.services and is audited twice: the ledger entry carries
 who (`created_by`) and why (`memo`), and the admin's LogEntry history records the action.
@@ -15,18 +15,18 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from panel.admin_mixins import NoDeleteMixin
 from panel.http import AuthedRequest
 from panel.money import format_vnd
 
+from .admin_base import confirm_page
 from .forms import TopUpApproveForm, WalletAdjustForm
 from .models import (
-    ApiKey,
     Commission,
     CommissionTransfer,
     LedgerEntry,
@@ -49,18 +49,8 @@ if TYPE_CHECKING:
     from .selectors import WalletWithSums
 
 
-class ReadOnlyMixin:
-    """Nothing here is added or edited through a form: money moves only through services."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Wallet)
-class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WalletAdmin(NoDeleteMixin, admin.ModelAdmin[Wallet]):
     """The customers' view: balance and the sum of the ledger side by side."""
 
     list_display = [
@@ -92,9 +82,6 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Wallet]:
         return wallets_with_entry_sums().select_related("user")
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("e-mail"), ordering="user__email")
     def email(self, wallet: Wallet) -> str:
@@ -188,19 +175,20 @@ class WalletAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:billing_wallet_change", args=[wallet.pk])
                 )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "wallet": wallet,
-            "form": form,
-            "title": gettext("Credit or debit %(user)s") % {"user": wallet.user},
-            "balance": format_vnd(wallet.balance),
-        }
-        return TemplateResponse(request, "billing/admin/wallet_adjust.html", context)
+        return confirm_page(
+            self,
+            request,
+            "billing/admin/wallet_adjust.html",
+            title=gettext("Credit or debit %(user)s") % {"user": wallet.user},
+            original=wallet,
+            wallet=wallet,
+            form=form,
+            balance=format_vnd(wallet.balance),
+        )
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(NoDeleteMixin, admin.ModelAdmin[LedgerEntry]):
     list_display = [
         "id",
         "created_at",
@@ -233,9 +221,6 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_at",
     )
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # The wallet list links here filtered to one wallet.
         return lookup in {"wallet__id__exact", "order__id__exact"} or super().lookup_allowed(
@@ -256,7 +241,7 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(TopUpRequest)
-class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TopUpRequestAdmin(NoDeleteMixin, admin.ModelAdmin[TopUpRequest]):
     list_display = [
         "reference",
         "user",
@@ -288,9 +273,6 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     # request's own page, with the amount the bank statement shows and a confirmation.
     actions = ["reject"]
     ordering = ["-created_at"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         # Approving credits money: the same power as crediting a wallet by hand.
@@ -362,14 +344,15 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "topup": topup,
-            "form": form,
-            "title": gettext("Approve top-up %(reference)s") % {"reference": topup.reference},
-        }
-        return TemplateResponse(request, "billing/admin/topup_approve.html", context)
+        return confirm_page(
+            self,
+            request,
+            "billing/admin/topup_approve.html",
+            title=gettext("Approve top-up %(reference)s") % {"reference": topup.reference},
+            original=topup,
+            topup=topup,
+            form=form,
+        )
 
     @admin.action(description=_("Reject: the money never arrived"), permissions=["decide"])
     def reject(self, request: AuthedRequest, queryset: QuerySet[TopUpRequest]) -> None:
@@ -391,31 +374,11 @@ class TopUpRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
 
 
-@admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Keys are seen by their first characters only; the hash is never shown. Deleting a key
-    revokes it (the customer makes a new one on the account page)."""
-
-    list_display = ["prefix_shown", "user", "created_at", "last_used_at"]
-    list_select_related = ["user"]
-    search_fields = ["user__username", "=prefix"]
-    fields = readonly_fields = ("user", "prefix_shown", "created_at", "last_used_at")
-
-    @admin.display(description=_("starts with"))
-    def prefix_shown(self, key: ApiKey) -> str:
-        return f"{key.prefix}…"
-
-
 # --- referrals (read-only: commission is written when an order ends, moves by the customer) -------
 
 
-class NoDeleteMixin(ReadOnlyMixin):
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(ReferralLink)
-class ReferralLinkAdmin(NoDeleteMixin, admin.ModelAdmin):
+class ReferralLinkAdmin(NoDeleteMixin, admin.ModelAdmin[ReferralLink]):
     list_display = ["user", "code", "visits", "created_at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "=code"]
@@ -423,7 +386,7 @@ class ReferralLinkAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(NoDeleteMixin, admin.ModelAdmin):
+class ReferralAdmin(NoDeleteMixin, admin.ModelAdmin[Referral]):
     list_display = ["referred", "referrer", "created_at"]
     list_select_related = ["referred", "referrer"]
     search_fields = ["referred__username", "referrer__username"]
@@ -431,7 +394,7 @@ class ReferralAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Commission)
-class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
+class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin[Commission]):
     list_display = ["order", "referrer", "percent", "base_vnd", "amount_vnd", "created_at"]
     list_select_related = ["referral__referrer"]
     search_fields = ["referral__referrer__username", "=order__id"]
@@ -460,7 +423,7 @@ class CommissionAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(CommissionTransfer)
-class CommissionTransferAdmin(NoDeleteMixin, admin.ModelAdmin):
+class CommissionTransferAdmin(NoDeleteMixin, admin.ModelAdmin[CommissionTransfer]):
     list_display = ["user", "amount_vnd", "created_at"]
     list_select_related = ["user"]
     search_fields = ["user__username"]

@@ -15,15 +15,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from panel.admin_mixins import NoDeleteMixin
 from panel.http import AuthedRequest
 from panel.money import format_vnd
 
+from .admin_base import confirm_page
 from .forms import TransferAssignForm
 from .models import BankNotification, BankProvider, BankTransfer
 from .services import BillingError
@@ -31,19 +32,8 @@ from .transfers import bank_transfer_assign, bank_transfer_receive
 from .webhooks import parse_casso, parse_sepay
 
 
-class _ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(BankTransfer)
-class BankTransferAdmin(_ReadOnly, admin.ModelAdmin):
+class BankTransferAdmin(NoDeleteMixin, admin.ModelAdmin[BankTransfer]):
     list_display = [
         "id",
         "created_at",
@@ -140,18 +130,19 @@ class BankTransferAdmin(_ReadOnly, admin.ModelAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "transfer": transfer,
-            "form": form,
-            "title": gettext("Assign bank transfer #%(id)s") % {"id": transfer.pk},
-        }
-        return TemplateResponse(request, "billing/admin/transfer_assign.html", context)
+        return confirm_page(
+            self,
+            request,
+            "billing/admin/transfer_assign.html",
+            title=gettext("Assign bank transfer #%(id)s") % {"id": transfer.pk},
+            original=transfer,
+            transfer=transfer,
+            form=form,
+        )
 
 
 @admin.register(BankNotification)
-class BankNotificationAdmin(_ReadOnly, admin.ModelAdmin):
+class BankNotificationAdmin(NoDeleteMixin, admin.ModelAdmin[BankNotification]):
     """The inbox: every notification received, verbatim, with what became of it."""
 
     list_display = ["id", "created_at", "provider", "outcome", "transfer", "detail", "remote_addr"]

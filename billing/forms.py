@@ -7,9 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -17,71 +15,6 @@ from panel.money import format_vnd
 
 from .models import EntryKind
 from .services import TOPUP_MAX_AMOUNT, TOPUP_MIN_AMOUNT
-
-
-def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
-    # One account per address: a password reset mails every account with the address, and a
-    # customer with two would not know which one a reset link opens.
-    users = get_user_model().objects.filter(email__iexact=email)
-    if exclude_pk is not None:
-        users = users.exclude(pk=exclude_pk)
-    return users.exists()
-
-
-class SignupForm(UserCreationForm):
-    """Username, e-mail (needed to reset the password) and the password twice, validated by
-    Django's password validators. The view creates the account through `customer_create`."""
-
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
-    # Required: the view records when it was ticked (Profile.terms_accepted_at).
-    accept_terms = forms.BooleanField(
-        label=_("I have read and accept the terms of service and the refund policy"),
-        required=True,
-        label_suffix="",
-        error_messages={"required": _("Please accept the terms of service to sign up.")},
-    )
-
-    class Meta(UserCreationForm.Meta):
-        model = get_user_model()
-        fields = ("username", "email")
-
-    def clean_email(self) -> str:
-        email = get_user_model().objects.normalize_email(self.cleaned_data["email"])
-        if _email_taken(email):
-            raise forms.ValidationError(_("An account with this e-mail address already exists."))
-        return email
-
-
-class AccountForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    # A checkbox's label is a sentence after the box: no ":" at its end.
-    notify_completed = forms.BooleanField(
-        label=_("E-mail me when an order completes"), required=False, label_suffix=""
-    )
-    notify_partial = forms.BooleanField(
-        label=_("E-mail me when an order is partial"), required=False, label_suffix=""
-    )
-    notify_canceled = forms.BooleanField(
-        label=_("E-mail me when an order is canceled"), required=False, label_suffix=""
-    )
-    notify_refill = forms.BooleanField(
-        label=_("E-mail me when a refill finishes"), required=False, label_suffix=""
-    )
-    notify_ticket_reply = forms.BooleanField(
-        label=_("E-mail me when support replies to my ticket"), required=False, label_suffix=""
-    )
-
-    def __init__(self, *args: Any, user_pk: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._user_pk = user_pk
-
-    def clean_email(self) -> str:
-        email = get_user_model().objects.normalize_email(self.cleaned_data["email"])
-        if _email_taken(email, exclude_pk=self._user_pk):
-            raise forms.ValidationError(_("Another account uses this e-mail address."))
-        return email
-
 
 # Whole đồng, optionally grouped the Vietnamese way ("1.000.000") or the English way ("1,000,000").
 # ASCII digits only (re.ASCII), the one integer rule of every edge (panel/numbers.py).
@@ -155,7 +88,17 @@ class CommissionMoveForm(forms.Form):
     )
 
 
-class WalletAdjustForm(forms.Form):
+class _ReasonForm(forms.Form):
+    """A staff action on money, with the reason the ledger or the transfer records."""
+
+    def clean_reason(self) -> str:
+        reason = str(self.cleaned_data["reason"]).strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason
+
+
+class WalletAdjustForm(_ReasonForm):
     """The admin's credit (positive) or debit (negative) of one wallet."""
 
     amount = forms.DecimalField(
@@ -176,12 +119,6 @@ class WalletAdjustForm(forms.Form):
         if amount == 0:
             raise forms.ValidationError(_("The amount must not be zero."))
         return amount
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("A reason is required."))
-        return reason
 
 
 class TopUpApproveForm(forms.Form):
@@ -204,7 +141,7 @@ class TopUpApproveForm(forms.Form):
         return received
 
 
-class TransferAssignForm(forms.Form):
+class TransferAssignForm(_ReasonForm):
     """Staff give an unmatched bank transfer to a customer."""
 
     username = forms.CharField(label=_("Customer (username)"), max_length=150)
@@ -221,9 +158,3 @@ class TransferAssignForm(forms.Form):
         if user is None:
             raise forms.ValidationError(_("No active customer has this username."))
         return user
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("A reason is required."))
-        return reason

@@ -1,20 +1,14 @@
 """Referrals: every customer's link, sign-ups through it, and the referrer's commission.
 
-When commission accrues, and why it never needs reversing: at the order's END, once, in the
-same transaction as the order's final state and its refund (`orders.services._finish` calls
-`commission_on_order_end`), on what the order finally cost, charge - refund. An order is refunded
-at most once, and only by that same end (a unique constraint and the state table say so: ended
-orders never change state again), so by the time commission is written the refund that could
-reduce it is already known: a Completed order earns commission on its whole charge, a Partial
-on its charge less the refund of its remains, a Canceled or Failed one (refunded in full)
-nothing. "Commission on a refunded order is reversed exactly" holds by construction: the
-refunded part never earns any. `check_ledger` verifies it for every commission (its base is the
-order's charge - refund, its amount base x percent half up). At most one commission per order:
-a OneToOne on `Commission.order` and a unique constraint on the commission ledger entry.
+Commission accrues once, at the order's END, in the same transaction as its final state and its
+refund (the orders lifecycle calls `commission_on_order_end`), on what the order finally cost:
+charge - refund. Ended orders never change state again and are refunded at most once, so the
+refund that could reduce the commission is already known and the commission never needs
+reversing: a Canceled or Failed order (refunded in full) earns nothing. `check_ledger` verifies
+every commission; a OneToOne on `Commission.order` and a unique ledger constraint make it once.
 
-Commission sits in the referrer's second wallet (kind "commission") on the same append-only
-ledger; moving it to the balance is a pair of entries (`billing.services.wallet_commission_move`),
-allowed from REFERRAL_MIN_MOVE up.
+Commission sits in the referrer's second wallet (kind "commission"); moving it to the balance is
+a pair of entries (`billing.services.wallet_commission_move`), from REFERRAL_MIN_MOVE up.
 """
 
 from __future__ import annotations
@@ -35,12 +29,12 @@ from panel.money import ZERO, quantize_money
 from .models import (
     Commission,
     CommissionTransfer,
-    EntryKind,
     LedgerEntry,
     Referral,
     ReferralLink,
     WalletKind,
 )
+from .selectors import order_payment_entries
 from .services import (
     BillingError,
     wallet_balance,
@@ -53,6 +47,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The referral code of the link a visitor followed, until they sign up (or the session ends).
+REFERRAL_SESSION_KEY = "billing_referral_code"
 # Short enough to read out over the phone, without look-alikes (0/O, 1/I/L): 31^8 codes.
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 8
@@ -140,9 +136,11 @@ def commission_on_order_end(*, order_id: int, customer_id: int) -> Commission | 
     if existing is not None:
         return existing
     percent = commission_percent()
-    moved = LedgerEntry.objects.filter(
-        order_id=order_id, kind__in=[EntryKind.CHARGE, EntryKind.REFUND]
-    ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    moved = (
+        order_payment_entries()
+        .filter(order_id=order_id)
+        .aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    )
     base = quantize_money(-moved)  # the charge (negative) plus the refund: what it cost
     amount = commission_for(base=base, percent=percent)
     if amount <= 0:
@@ -198,12 +196,15 @@ def referral_stats(*, user: User) -> ReferralStats:
     """Everything the referral page shows, a handful of queries whatever the numbers."""
     link = referral_link_for(user=user)
     referred = Referral.objects.filter(referrer=user)
-    spent = LedgerEntry.objects.filter(
-        wallet__user__referral__referrer=user,
-        wallet__kind=WalletKind.MAIN,
-        kind__in=[EntryKind.CHARGE, EntryKind.REFUND],
-        order__finished_at__isnull=False,
-    ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    spent = (
+        order_payment_entries()
+        .filter(
+            wallet__user__referral__referrer=user,
+            wallet__kind=WalletKind.MAIN,
+            order__finished_at__isnull=False,
+        )
+        .aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    )
     earned = Commission.objects.filter(referral__referrer=user).aggregate(
         total=Coalesce(Sum("amount"), ZERO)
     )["total"]

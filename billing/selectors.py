@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
@@ -21,10 +23,13 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Abs, Coalesce, Lag
+from django.urls import reverse
+from django.utils import timezone
 
-from panel.money import quantize_money
+from panel.money import ZERO, quantize_money
 
 from .models import (
+    BankNotification,
     BankTransfer,
     Commission,
     CommissionTransfer,
@@ -88,7 +93,16 @@ def wallets_with_entry_sums() -> QuerySet[WalletWithSums]:
 def ledger_problems() -> Iterator[str]:
     """Every violated ledger invariant, one sentence each. A handful of queries whatever the size
     of the ledger: the comparisons run in the database and only the broken rows come back."""
-    # 1. The balance is never negative, and equals the sum of the wallet's entries.
+    yield from _wallet_problems()
+    yield from _chain_problems()
+    yield from _order_problems()
+    yield from _commission_problems()
+    yield from _topup_problems()
+    yield from _bank_transfer_problems()
+
+
+def _wallet_problems() -> Iterator[str]:
+    """1. The balance is never negative, and equals the sum of the wallet's entries."""
     wallets = (
         wallets_with_entry_sums()
         .annotate(diff=Abs(ExpressionWrapper(F("balance") - F("entries_sum"), output_field=_MONEY)))
@@ -105,8 +119,11 @@ def ledger_problems() -> Iterator[str]:
                 f"!= sum of entries {quantize_money(wallet.entries_sum)}"
             )
 
-    # 2. Each entry's balance_after is the previous entry's (in the order they were written,
-    #    which is id order: they were written under the wallet's lock) plus its amount.
+
+def _chain_problems() -> Iterator[str]:
+    """2. Each entry's balance_after is the previous entry's (in the order they were written,
+    which is id order: they were written under the wallet's lock) plus its amount, never below
+    zero."""
     previous = Window(Lag("balance_after"), partition_by=[F("wallet_id")], order_by=F("id").asc())
     chain = (
         LedgerEntry.objects.annotate(previous_after=previous)
@@ -134,7 +151,10 @@ def ledger_problems() -> Iterator[str]:
     for entry_id, wallet_id, after in negative.values_list("pk", "wallet_id", "balance_after"):
         yield f"wallet {wallet_id}: entry {entry_id} has a negative balance_after {after}"
 
-    # 3. One charge per order; refunds of an order never above its charge.
+
+def _order_problems() -> Iterator[str]:
+    """3. One charge per order; refunds of an order never above its charge. 4. An order is paid
+    from, and refunded to, its own customer's (main) wallet."""
     per_order = (
         LedgerEntry.objects.filter(order__isnull=False)
         .order_by()
@@ -164,7 +184,6 @@ def ledger_problems() -> Iterator[str]:
                 f"> charged {quantize_money(row['charged'])}"
             )
 
-    # 4. An order is paid from, and refunded to, its own customer's (main) wallet.
     strangers = (
         LedgerEntry.objects.filter(
             order__isnull=False, kind__in=[EntryKind.CHARGE, EntryKind.REFUND]
@@ -176,9 +195,9 @@ def ledger_problems() -> Iterator[str]:
     for entry_id, wallet_id, order_id in strangers:
         yield f"wallet {wallet_id}: entry {entry_id} concerns order {order_id} of another customer"
 
-    yield from _commission_problems()
 
-    # 5. A credited top-up credited its own customer with what was received, as a deposit.
+def _topup_problems() -> Iterator[str]:
+    """5. A credited top-up credited its own customer with what was received, as a deposit."""
     topups = (
         TopUpRequest.objects.filter(entry__isnull=False)
         .exclude(
@@ -191,8 +210,6 @@ def ledger_problems() -> Iterator[str]:
     )
     for reference, entry_id in topups:
         yield f"top-up {reference}: entry {entry_id} is not a deposit of its amount to its customer"
-
-    yield from _bank_transfer_problems()
 
 
 def _bank_transfer_problems() -> Iterator[str]:
@@ -349,11 +366,112 @@ def deposit_qr_payload(*, code: str) -> str:
     )
 
 
+# --- what an order cost its customer: the one place the ledger's refunds are read ----------------
+
+
+def _refunds() -> QuerySet[LedgerEntry]:
+    # An order has at most one refund (a unique constraint): its refund is its refunded total.
+    return LedgerEntry.objects.filter(kind=EntryKind.REFUND).order_by()
+
+
 def order_refunds(*, order_ids: Iterable[int]) -> dict[int, Decimal]:
-    """The refund of each of these orders that has one, in one query (an order has at most one
-    refund: a unique constraint). For order lists and the API's multi-order status."""
+    """The refunded amount of each of these orders that has one, in one query: order lists, the
+    API's multi-order status, notices."""
     ids = list(order_ids)
     if not ids:
         return {}
-    refunds = LedgerEntry.objects.filter(order_id__in=ids, kind=EntryKind.REFUND)
-    return dict(refunds.order_by().values_list("order_id", "amount"))
+    return dict(_refunds().filter(order_id__in=ids).values_list("order_id", "amount"))
+
+
+def order_refunded_amount(*, order_id: int) -> Decimal:
+    """What was refunded of one order (zero when nothing was)."""
+    return order_refunds(order_ids=[order_id]).get(order_id, ZERO)
+
+
+def order_refunded_expression() -> Coalesce:
+    """The same amount as an expression over a queryset of orders, for pages that sort or compute
+    on it (the orders admin's "refunded" and "profit" columns): zero when nothing was refunded."""
+    refund = _refunds().filter(order_id=OuterRef("pk")).values("amount")[:1]
+    return Coalesce(Subquery(refund, output_field=_MONEY), _ZERO, output_field=_MONEY)
+
+
+def order_payment_entries() -> QuerySet[LedgerEntry]:
+    """Every order's charge (negative) and refund (positive): minus their sum over some orders is
+    what customers paid for them after refunds. For reports that filter and group it their way
+    (by day, by provider, by customer) in one query."""
+    return LedgerEntry.objects.filter(kind__in=[EntryKind.CHARGE, EntryKind.REFUND]).order_by()
+
+
+# --- for the staff dashboard (panel/staff.py): money waiting for a person, deposits -------------
+
+
+@dataclass(frozen=True)
+class MoneyWaiting:
+    """Money staff must look at, with where to do it in the admin."""
+
+    topups_pending: int
+    topups_pending_amount: Decimal
+    topups_pending_url: str
+    transfers_unmatched: int
+    transfers_unmatched_amount: Decimal
+    transfers_unmatched_url: str
+    inbox_url: str
+
+
+def money_waiting() -> MoneyWaiting:
+    """Top-ups announced and not credited yet, and bank transfers no code matched: two queries."""
+    # Only requests still within their expiry count as announced: one nobody paid for a day is
+    # not money on its way (the beat marks them expired; this holds even while it lags).
+    topups = TopUpRequest.objects.filter(
+        state=TopUpRequest.State.PENDING,
+        created_at__gt=timezone.now() - timedelta(hours=settings.TOPUP_EXPIRE_HOURS),
+    ).aggregate(n=Count("id"), amount=Sum("amount"))
+    unmatched = BankTransfer.objects.filter(
+        state=BankTransfer.State.UNMATCHED, amount__gt=0
+    ).aggregate(n=Count("id"), amount=Sum("amount"))
+    return MoneyWaiting(
+        topups_pending=topups["n"] or 0,
+        topups_pending_amount=topups["amount"] or ZERO,
+        topups_pending_url=reverse("admin:billing_topuprequest_changelist")
+        + f"?state__exact={TopUpRequest.State.PENDING}",
+        transfers_unmatched=unmatched["n"] or 0,
+        transfers_unmatched_amount=unmatched["amount"] or ZERO,
+        transfers_unmatched_url=reverse("admin:billing_banktransfer_changelist")
+        + f"?state__exact={BankTransfer.State.UNMATCHED}",
+        inbox_url=reverse("admin:billing_banknotification_changelist"),
+    )
+
+
+@dataclass(frozen=True)
+class DepositSummary:
+    """Money customers sent by bank transfer, and the bonuses the shop added, since a time:
+    two kinds of ledger entry, never added together."""
+
+    received: Decimal
+    bonuses: Decimal
+    notifications: int
+    refused: int
+
+
+def deposit_summary(*, since: datetime) -> DepositSummary:
+    """Two small aggregates: the ledger's deposits and bonuses, the inbox's outcomes."""
+    sums = LedgerEntry.objects.filter(
+        created_at__gte=since, kind__in=[EntryKind.DEPOSIT, EntryKind.DEPOSIT_BONUS]
+    ).aggregate(
+        received=Sum("amount", filter=Q(kind=EntryKind.DEPOSIT)),
+        bonuses=Sum("amount", filter=Q(kind=EntryKind.DEPOSIT_BONUS)),
+    )
+    inbox = BankNotification.objects.filter(created_at__gte=since).aggregate(
+        n=Count("id"), refused=Count("id", filter=Q(outcome=BankNotification.Outcome.REFUSED))
+    )
+    return DepositSummary(
+        received=sums["received"] or ZERO,
+        bonuses=sums["bonuses"] or ZERO,
+        notifications=inbox["n"] or 0,
+        refused=inbox["refused"] or 0,
+    )
+
+
+def balances_owed() -> Decimal:
+    """What the shop owes its customers: the sum of every wallet's balance (one aggregate)."""
+    return Wallet.objects.aggregate(total=Sum("balance"))["total"] or ZERO

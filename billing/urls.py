@@ -7,10 +7,6 @@ from . import views, webhooks
 app_name = "billing"
 
 urlpatterns = [
-    # Beside Django's own /accounts/ views (login, logout, password reset) from panel/urls.py.
-    path("accounts/signup/", views.signup, name="signup"),
-    path("account/", views.account, name="account"),
-    path("account/api-key/", views.api_key_regenerate_view, name="api_key_regenerate"),
     path("transactions/", views.transactions, name="transactions"),
     path("topup/", views.topup, name="topup"),
     # Before the request pages: "deposit-code" would otherwise be taken for a reference.

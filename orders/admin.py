@@ -6,15 +6,13 @@ which goes through `order_transition` and `billing.services`. Fields are read-on
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,7 +21,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from billing.models import EntryKind, LedgerEntry
+from billing.selectors import order_refunded_expression
+from panel.admin_mixins import NoAddNoDeleteMixin, ReadOnlyMixin
 from panel.http import AuthedRequest
 from panel.money import format_rate, format_vnd
 from panel.templatetags.panel_tags import when
@@ -42,19 +41,13 @@ from .staff_actions import (
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
-class OrderEventInline(admin.TabularInline[OrderEvent, Order]):
+class OrderEventInline(ReadOnlyMixin, admin.TabularInline[OrderEvent, Order]):
     model = OrderEvent
     extra = 0
     can_delete = False
     fields = ("at", "from_state", "to_state", "actor", "reason")
     readonly_fields = fields
     ordering = ("at", "id")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AttachUpstreamIdForm(forms.Form):
@@ -92,7 +85,8 @@ class AttentionForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin[Order]):
+# Orders are born through order_place only, and never deleted: the ledger points at them.
+class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin[Order]):
     list_display = (
         "id",
         "user",
@@ -215,12 +209,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        refund = LedgerEntry.objects.filter(order=OuterRef("pk"), kind=EntryKind.REFUND).values(
-            "amount"
-        )[:1]
-        refunded = Coalesce(
-            Subquery(refund, output_field=MONEY), Value(Decimal("0")), output_field=MONEY
-        )
+        refunded = order_refunded_expression()
         return (
             super()
             .get_queryset(request)
@@ -230,12 +219,6 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                 profit=ExpressionWrapper(F("charge") - refunded - F("cost"), output_field=MONEY),
             )
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # orders are born through order_place only
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # the ledger points at orders; they are history
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -407,19 +390,13 @@ class OrderAdmin(admin.ModelAdmin[Order]):
             self.message_user(request, done % {"n": count})
 
 
-class _RequestAdmin[M: (RefillRequest, CancelRequest)](admin.ModelAdmin[M]):
+class _RequestAdmin[M: (RefillRequest, CancelRequest)](NoAddNoDeleteMixin, admin.ModelAdmin[M]):
     list_select_related = ("order__user", "order__service")
     raw_id_fields = ("order",)
     search_fields = ("=order__id", "=order__upstream_id", "order__user__username")
     list_filter = ("state", "created_at")
     date_hierarchy = "created_at"
     list_per_page = 50
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("customer"), ordering="order__user__username")
     def customer(self, row: Any) -> str:

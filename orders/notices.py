@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import models
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from accounts.selectors import customer_language, notice_wanted
+from billing.selectors import order_refunded_amount
 
 from .models import Order, OrderState, RefillRequest
 from .policy import public_status
@@ -24,36 +25,15 @@ _NOTICE_FLAGS: dict[str, str] = {
 }
 
 
-def _wants(user_id: int, flag: str) -> bool:
-    from billing.models import Profile
-
-    profile = Profile.objects.filter(user_id=user_id).first()
-    if profile is None:
-        field = Profile._meta.get_field(flag)
-        assert isinstance(field, models.Field)  # one of Profile's notify_* booleans
-        return bool(field.default)
-    return bool(getattr(profile, flag))
-
-
-def _language(user_id: int) -> str:
-    from billing.models import Profile
-
-    return (
-        Profile.objects.filter(user_id=user_id).values_list("language", flat=True).first()
-        or settings.LANGUAGE_CODE
-    )
-
-
 def order_notify(*, order_id: int) -> bool:
     """E-mail the customer that an order ended, if their profile asks for it. True if sent."""
     order = Order.objects.select_related("user", "service").filter(pk=order_id).first()
     if order is None or order.state not in _NOTICE_FLAGS or not order.user.email:
         return False
-    if not _wants(order.user_id, _NOTICE_FLAGS[order.state]):
+    if not notice_wanted(user_id=order.user_id, flag=_NOTICE_FLAGS[order.state]):
         return False
-    from billing.services import order_refunded_amount
 
-    with translation.override(_language(order.user_id)):
+    with translation.override(customer_language(user_id=order.user_id)):
         context = {
             "order": order,
             # The status in the customer's language ("Hoàn thành một phần"), as on the site.
@@ -75,9 +55,9 @@ def refill_notify(*, refill_id: int) -> bool:
     if refill is None or refill.state not in (R.COMPLETED, R.REJECTED):
         return False
     user = refill.order.user
-    if not user.email or not _wants(user.pk, "notify_refill"):
+    if not user.email or not notice_wanted(user_id=user.pk, flag="notify_refill"):
         return False
-    with translation.override(_language(user.pk)):
+    with translation.override(customer_language(user_id=user.pk)):
         context = {"refill": refill, "order": refill.order}
         subject = render_to_string("orders/email/refill_subject.txt", context).strip()
         body = render_to_string("orders/email/refill_body.txt", context)

@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from billing.selectors import order_payment_entries
 from panel.money import ZERO
 from panel.numbers import parse_id, parse_int
 
@@ -262,16 +263,11 @@ def order_counts_by_status(*, user: User) -> dict[str, int]:
 def spending_by_day(*, user: User, days: int = 30) -> list[tuple[date, Decimal]]:
     """What the user spent per day over the last `days` days (charges less refunds, by the day of
     the ledger entry, in the shop's time zone), every day present, oldest first. One query."""
-    from billing.models import EntryKind, LedgerEntry
-
     today = timezone.localdate()
     start = today - timedelta(days=days - 1)
     rows = (
-        LedgerEntry.objects.filter(
-            wallet__user=user,
-            kind__in=[EntryKind.CHARGE, EntryKind.REFUND],
-            created_at__date__gte=start,
-        )
+        order_payment_entries()
+        .filter(wallet__user=user, created_at__date__gte=start)
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
         .annotate(total=Sum("amount"))

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.services import order_refunded_amount
+from billing.selectors import order_refunded_amount
 from catalog.models import Service
 from catalog.selectors import SEARCH_MAX, service_for_sale
 from panel.http import AuthedRequest

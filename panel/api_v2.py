@@ -39,6 +39,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts import services as accounts
+from billing import selectors as billing_selectors
 from billing import services as billing
 from catalog import selectors as catalog
 from orders import guards as order_guards
@@ -130,14 +132,14 @@ def _dispatch(request: HttpRequest) -> Any:
     # Checked before the key is looked up: an address guessing keys costs no SQL once blocked.
     if ratelimit.exceeded(failed_bucket, limit=settings.API_FAILED_AUTH_PER_MINUTE):
         raise ApiError(TOO_MANY_REQUESTS)
-    user = billing.api_key_user(raw=params.get("key", "").strip())
+    user = accounts.api_key_user(raw=params.get("key", "").strip())
     if user is None:
         ratelimit.hit(failed_bucket, limit=settings.API_FAILED_AUTH_PER_MINUTE)
         logger.warning("API v2: invalid key from %s", address)
         raise ApiError(INVALID_KEY)
     if not ratelimit.hit(f"api-user:{user.pk}", limit=settings.API_RATE_LIMIT_PER_MINUTE):
         raise ApiError(TOO_MANY_REQUESTS)
-    billing.touch_api_key(user=user)
+    accounts.touch_api_key(user=user)
 
     handler = ACTIONS.get(params.get("action", "").strip().lower())
     if handler is None:
@@ -275,7 +277,7 @@ def service_row(service: Service) -> dict[str, Any]:
 def order_status_rows(orders: Mapping[int, Order]) -> dict[int, dict[str, Any]]:
     """The status of each order in the document's shape (drip-feed parents and VIP packages
     included), with one query for the refunds of them all."""
-    refunded = _refunds([order.pk for order in orders.values()])
+    refunded = billing_selectors.order_refunds(order_ids=[o.pk for o in orders.values()])
     return {pk: order_status_row(order, refunded=refunded.get(pk)) for pk, order in orders.items()}
 
 
@@ -304,19 +306,6 @@ def order_status_row(order: Order, *, refunded: Decimal | None = None) -> dict[s
         if value is not None:
             row[name] = _int_or_text(value)
     return row
-
-
-def _refunds(order_ids: list[int]) -> dict[int, Decimal]:
-    """Refunds of these orders, in one query (at most one refund per order: a unique constraint).
-
-    Read here because billing has no selector for many orders yet (see the report of issue 6).
-    """
-    if not order_ids:
-        return {}
-    from billing.models import EntryKind, LedgerEntry
-
-    rows = LedgerEntry.objects.filter(order_id__in=order_ids, kind=EntryKind.REFUND)
-    return dict(rows.values_list("order_id", "amount"))
 
 
 def _remains(order: Order, status: str) -> int:

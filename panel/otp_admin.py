@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
 
-from panel.otp_services import otp_device_for_token
+from accounts.two_factor import otp_device_for_token
 from panel.security import two_factor_required
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
-from billing.models import EntryKind, LedgerEntry
+from billing.selectors import order_payment_entries
 from catalog.models import Provider
 from orders.models import ForwardAttempt, Order, OrderState
 from panel.money import ZERO
@@ -108,9 +108,8 @@ def staff_money_by_provider(
     to (after any failover): two grouped queries."""
     paid = {
         row["order__provider_id"]: row
-        for row in LedgerEntry.objects.filter(
-            kind__in=[EntryKind.CHARGE, EntryKind.REFUND], order__created_at__gte=since
-        )
+        for row in order_payment_entries()
+        .filter(order__created_at__gte=since)
         .values("order__provider_id")
         .annotate(
             net=Sum("amount"),

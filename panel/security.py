@@ -3,7 +3,7 @@ asks staff for a second factor.
 
 This module is imported while the app registry is being filled (it holds the admin's AppConfig),
 so it imports no model at module level; the OTP parts live in `panel.otp_admin` (the admin site
-and its login form) and `panel.otp_services` / `panel.otp_views` (enrolment).
+and its login form) and `accounts.two_factor` / `accounts.two_factor_views` (enrolment).
 """
 
 from __future__ import annotations

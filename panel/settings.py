@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "panel",
     "catalog",
     "billing",
+    # Customers apart from their money: API keys, profiles, sign-up and the login pages.
+    "accounts",
     "orders",
     # The shop's pages (FAQ, terms, refund policy, contact) and announcements; support tickets.
     "content",

@@ -20,7 +20,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -29,14 +28,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import (
-    BankNotification,
-    BankTransfer,
-    EntryKind,
-    LedgerEntry,
-    TopUpRequest,
-    Wallet,
-)
+from billing.selectors import balances_owed, deposit_summary, money_waiting, order_payment_entries
 from catalog.models import Provider
 from catalog.selectors import services_flagged, upstream_balance_status
 from orders.models import CancelRequest, Order, OrderState, RefillRequest
@@ -95,11 +87,8 @@ def staff_money_by_day(*, days: int = DAYS, today: date | None = None) -> MoneyS
 
     # Charges are negative and refunds positive: minus their sum is what the shop kept.
     paid = (
-        LedgerEntry.objects.filter(
-            kind__in=[EntryKind.CHARGE, EntryKind.REFUND],
-            order__created_at__gte=since,
-            order__created_at__lt=until,
-        )
+        order_payment_entries()
+        .filter(order__created_at__gte=since, order__created_at__lt=until)
         .annotate(day=TruncDate("order__created_at", tzinfo=tz))
         .values("day")
         .annotate(
@@ -246,15 +235,7 @@ def staff_attention(*, counts: OrderCounts) -> Attention:
         .order_by("updated_at", "pk")
         .values_list("pk", "attention_reason")[:ATTENTION_SHOWN]
     ]
-    # Only requests still within their expiry count as announced: one nobody paid for a day is
-    # not money on its way (the beat marks them expired; this holds even while it lags).
-    topups = TopUpRequest.objects.filter(
-        state=TopUpRequest.State.PENDING,
-        created_at__gt=timezone.now() - timedelta(hours=settings.TOPUP_EXPIRE_HOURS),
-    ).aggregate(n=Count("id"), amount=Sum("amount"))
-    unmatched = BankTransfer.objects.filter(
-        state=BankTransfer.State.UNMATCHED, amount__gt=0
-    ).aggregate(n=Count("id"), amount=Sum("amount"))
+    money = money_waiting()
     return Attention(
         orders_review=counts.count(OrderState.REVIEW),
         orders_review_url=f"{orders}?state__exact={OrderState.REVIEW}",
@@ -269,46 +250,13 @@ def staff_attention(*, counts: OrderCounts) -> Attention:
         orders_attention=counts.count(OrderState.ATTENTION),
         orders_attention_url=f"{orders}?state__exact={OrderState.ATTENTION}",
         orders_attention_list=shown,
-        topups_pending=topups["n"] or 0,
-        topups_pending_amount=topups["amount"] or ZERO,
-        topups_pending_url=reverse("admin:billing_topuprequest_changelist")
-        + f"?state__exact={TopUpRequest.State.PENDING}",
-        transfers_unmatched=unmatched["n"] or 0,
-        transfers_unmatched_amount=unmatched["amount"] or ZERO,
-        transfers_unmatched_url=reverse("admin:billing_banktransfer_changelist")
-        + f"?state__exact={BankTransfer.State.UNMATCHED}",
-        inbox_url=reverse("admin:billing_banknotification_changelist"),
-    )
-
-
-@dataclass(frozen=True)
-class DepositSummary:
-    """Money customers sent by bank transfer, and the bonuses the shop added, over `DAYS` days:
-    two kinds of ledger entry, never added together."""
-
-    received: Decimal
-    bonuses: Decimal
-    notifications: int
-    refused: int
-
-
-def staff_deposits(*, days: int = DAYS) -> DepositSummary:
-    """Two small aggregates: the ledger's deposits and bonuses, the inbox's outcomes."""
-    since = timezone.now() - timedelta(days=days)
-    sums = LedgerEntry.objects.filter(
-        created_at__gte=since, kind__in=[EntryKind.DEPOSIT, EntryKind.DEPOSIT_BONUS]
-    ).aggregate(
-        received=Sum("amount", filter=Q(kind=EntryKind.DEPOSIT)),
-        bonuses=Sum("amount", filter=Q(kind=EntryKind.DEPOSIT_BONUS)),
-    )
-    inbox = BankNotification.objects.filter(created_at__gte=since).aggregate(
-        n=Count("id"), refused=Count("id", filter=Q(outcome=BankNotification.Outcome.REFUSED))
-    )
-    return DepositSummary(
-        received=sums["received"] or ZERO,
-        bonuses=sums["bonuses"] or ZERO,
-        notifications=inbox["n"] or 0,
-        refused=inbox["refused"] or 0,
+        topups_pending=money.topups_pending,
+        topups_pending_amount=money.topups_pending_amount,
+        topups_pending_url=money.topups_pending_url,
+        transfers_unmatched=money.transfers_unmatched,
+        transfers_unmatched_amount=money.transfers_unmatched_amount,
+        transfers_unmatched_url=money.transfers_unmatched_url,
+        inbox_url=money.inbox_url,
     )
 
 
@@ -391,7 +339,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
     counts = staff_order_counts()
     balance = upstream_balance_status()
     flagged = list(services_flagged()[: FLAGGED_SHOWN + 1])
-    owed = Wallet.objects.aggregate(total=Sum("balance"))["total"] or ZERO
+    owed = balances_owed()
     providers = list(Provider.objects.order_by("-from_env", "name"))
     since = _day_start(timezone.localdate() - timedelta(days=DAYS - 1))
     provider_rows = list(
@@ -409,7 +357,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "chart": money_chart(money),
             "counts": counts,
             "attention": staff_attention(counts=counts),
-            "deposits": staff_deposits(),
+            "deposits": deposit_summary(since=timezone.now() - timedelta(days=DAYS)),
             "balance": balance,
             "owed": owed,
             "flagged": flagged[:FLAGGED_SHOWN],

@@ -289,12 +289,12 @@ def _enqueue_notice(message_id: int) -> None:
 
 def ticket_reply_notify(*, message_id: int) -> bool:
     """E-mail the customer that staff replied, if their profile asks for it (the notice flags
-    live in billing's Profile, as the order notices' do). True if sent."""
+    live in the customer's profile (accounts), as the order notices' do). True if sent."""
     from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
     from django.utils import translation
 
-    from billing.services import profile_for_user
+    from accounts.services import profile_for_user
 
     message = (
         TicketMessage.objects.select_related("ticket__user")

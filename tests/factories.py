@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from billing.services import customer_create
+from accounts.services import customer_create
 from catalog.models import Service
 from catalog.sync import catalog_sync
 from orders.forwarding import order_forward

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from panel.admin_mixins import NoDeleteMixin, ReadOnlyMixin
 from panel.money import format_vnd
 from panel.templatetags.panel_tags import when
 
@@ -26,19 +26,6 @@ else:
     _PriceChangeAdmin = _SyncRunAdmin = admin.ModelAdmin
 
 HISTORY_INLINE_ROWS = 50
-
-
-class ReadOnly:
-    """A record written by the services only: shown, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class HistoryValuesMixin:
@@ -60,7 +47,7 @@ class RecentHistoryFormSet(_HistoryFormSet):
         return super().get_queryset().select_related("sync", "changed_by")[:HISTORY_INLINE_ROWS]
 
 
-class PriceChangeInline(HistoryValuesMixin, _HistoryInline):
+class PriceChangeInline(ReadOnlyMixin, HistoryValuesMixin, _HistoryInline):
     model = PriceChange
     formset = RecentHistoryFormSet
     fields = ("at", "field", "old_value_display", "new_value_display", "sync", "changed_by")
@@ -72,15 +59,9 @@ class PriceChangeInline(HistoryValuesMixin, _HistoryInline):
     show_change_link = False
     verbose_name_plural = _("price history (latest 50)")
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(PriceChange)
-class PriceChangeAdmin(ReadOnly, HistoryValuesMixin, _PriceChangeAdmin):
+class PriceChangeAdmin(NoDeleteMixin, HistoryValuesMixin, _PriceChangeAdmin):
     list_display = (
         "at",
         "service",
@@ -100,7 +81,7 @@ class PriceChangeAdmin(ReadOnly, HistoryValuesMixin, _PriceChangeAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnly, _SyncRunAdmin):
+class SyncRunAdmin(NoDeleteMixin, _SyncRunAdmin):
     list_display = (
         "started_short",
         "kind",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from panel.admin_mixins import NoAddNoDeleteMixin
 from panel.http import AuthedRequest
 from panel.money import format_rate
 
@@ -33,7 +34,7 @@ else:
 
 
 @admin.register(PricingSettings)
-class PricingSettingsAdmin(_PricingSettingsAdmin):
+class PricingSettingsAdmin(NoAddNoDeleteMixin, _PricingSettingsAdmin):
     """One row; the list page goes straight to it."""
 
     fieldsets = (
@@ -52,12 +53,6 @@ class PricingSettingsAdmin(_PricingSettingsAdmin):
         return HttpResponseRedirect(
             reverse("admin:catalog_pricingsettings_change", args=[settings_row.pk])
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def save_model(
         self,

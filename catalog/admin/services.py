@@ -23,6 +23,7 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from panel.admin_mixins import NoAddNoDeleteMixin
 from panel.enqueue import enqueue
 from panel.http import AuthedRequest
 from panel.money import format_number, format_rate, format_vnd
@@ -96,7 +97,8 @@ class ServiceForm(_ServiceForm):
 
 
 @admin.register(Service)
-class ServiceAdmin(ServiceActions):
+# Services come from the upstream, and are never deleted (orders point to them): pause instead.
+class ServiceAdmin(NoAddNoDeleteMixin, ServiceActions):
     form = ServiceForm
     change_list_template = "catalog/admin/service_change_list.html"
     list_display = (
@@ -242,12 +244,6 @@ class ServiceAdmin(ServiceActions):
             return format_vnd(margin)
         percent = (margin / obj.cost_rate * 100).quantize(Decimal("0.1"))
         return f"{format_vnd(margin)} ({percent}%)"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # services come from the upstream
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # never deleted: orders point to them; pause instead
 
     def save_model(
         self, request: HttpRequest, obj: Service, form: forms.ModelForm[Service], change: bool

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client, RequestFactory
 
-from billing.models import ApiKey
+from accounts.models import ApiKey
 from panel import ratelimit
 
 from .conftest import API_URL, Customer, new_customer, send
@@ -49,7 +49,7 @@ def test_the_key_of_a_deactivated_customer_is_refused(api, customer: Customer) -
 
 
 def test_a_regenerated_key_replaces_the_old_one(api, customer: Customer) -> None:
-    from billing.services import api_key_regenerate
+    from accounts.services import api_key_regenerate
 
     new_key = api_key_regenerate(user=customer.user)
     assert api("balance") == {"error": "Invalid API key"}

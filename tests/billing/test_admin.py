@@ -173,10 +173,10 @@ def test_the_api_key_admin_shows_the_prefix_never_the_hash(admin_client: Client)
     user = make_customer()
     key = user.api_key
 
-    page = admin_client.get(reverse("admin:billing_apikey_changelist")).content.decode()
+    page = admin_client.get(reverse("admin:accounts_apikey_changelist")).content.decode()
 
     assert f"{key.prefix}…" in page and key.key_hash not in page
-    assert admin_client.get(reverse("admin:billing_apikey_add")).status_code == 403
+    assert admin_client.get(reverse("admin:accounts_apikey_add")).status_code == 403
 
 
 def test_the_credit_or_debit_page_shows_the_wallet_and_its_balance(admin_client: Client) -> None:
@@ -212,7 +212,7 @@ def test_every_billing_admin_page_opens_for_a_superuser(admin_client: Client) ->
         reverse("admin:billing_ledgerentry_change", args=[entry.pk]),
         reverse("admin:billing_topuprequest_change", args=[topup.pk]),
         reverse("admin:billing_topuprequest_changelist") + "?state__exact=pending",
-        reverse("admin:billing_apikey_change", args=[user.api_key.pk]),
+        reverse("admin:accounts_apikey_change", args=[user.api_key.pk]),
     ]
 
     assert [admin_client.get(url).status_code for url in pages] == [200] * len(pages)

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from accounts.services import api_key_user
 from billing.models import EntryKind, LedgerEntry
-from billing.services import api_key_user, wallet_balance
+from billing.services import wallet_balance
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db

@@ -82,11 +82,11 @@ def test_a_visit_through_the_link_is_counted_and_the_sign_up_attributed() -> Non
     code = referral_link_for(user=referrer).code
     visitor = Client()
     visit = visitor.get(reverse("billing:referral_visit", args=[code]))
-    assert visit.status_code == 302 and visit["Location"] == reverse("billing:signup")
+    assert visit.status_code == 302 and visit["Location"] == reverse("accounts:signup")
     visitor.get(reverse("billing:referral_visit", args=[code]))  # the same visitor again
     assert ReferralLink.objects.get(code=code).visits == 1
     response = visitor.post(
-        reverse("billing:signup"),
+        reverse("accounts:signup"),
         {
             "username": "newbie",
             "email": "newbie@example.com",

@@ -7,16 +7,14 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from accounts.services import api_key_regenerate, api_key_user, customer_create
 from billing.models import EntryKind, LedgerEntry, Wallet
+from billing.selectors import order_refunded_amount
 from billing.services import (
     AlreadyCharged,
     BillingError,
     InsufficientFunds,
     RefundExceedsCharge,
-    api_key_regenerate,
-    api_key_user,
-    customer_create,
-    order_refunded_amount,
     wallet_adjust,
     wallet_balance,
     wallet_charge,
@@ -251,3 +249,25 @@ def test_refunds_of_many_orders_are_read_in_one_query(django_assert_num_queries)
         refunds = order_refunds(order_ids=[refunded.pk, kept.pk])
 
     assert refunds == {refunded.pk: Decimal("40.00")}
+
+
+def test_the_refunded_amount_reads_the_same_in_lists_pages_and_the_admin() -> None:
+    from billing.selectors import order_refunded_expression, order_refunds
+    from orders.models import Order
+
+    user = make_customer(balance=1000)
+    refunded, kept = make_order(user=user, charge=100), make_order(user=user, charge=100)
+    for order in (refunded, kept):
+        wallet_charge(user=user, amount=Decimal("100"), order_id=order.pk)
+    wallet_refund(order_id=refunded.pk, amount=Decimal("40"))
+
+    annotated = dict(
+        Order.objects.filter(pk__in=[refunded.pk, kept.pk])
+        .annotate(refunded=order_refunded_expression())
+        .values_list("pk", "refunded")
+    )
+
+    assert annotated == {refunded.pk: Decimal("40.00"), kept.pk: Decimal("0.00")}
+    assert order_refunded_amount(order_id=refunded.pk) == Decimal("40.00")
+    assert order_refunded_amount(order_id=kept.pk) == Decimal("0")
+    assert order_refunds(order_ids=[refunded.pk, kept.pk]) == {refunded.pk: Decimal("40.00")}

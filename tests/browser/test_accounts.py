@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from billing.models import ApiKey, Profile, Wallet
+from accounts.models import ApiKey, Profile
+from billing.models import Wallet
 
 from .conftest import PASSWORD
 

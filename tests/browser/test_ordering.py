@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from billing.models import Profile
+from accounts.models import Profile
 from billing.services import TOPUP_MIN_AMOUNT, wallet_balance
 from catalog.models import Service
 from orders.models import Order, OrderKind

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from billing.models import Profile
+from accounts.models import Profile
 from content.models import Announcement, AnnouncementDismissal, ContactDetails, FaqEntry, Page
 from content.selectors import announcements_for_user
 from content.services import AnnouncementNotFound, announcement_dismiss
@@ -89,7 +89,7 @@ def test_every_page_links_to_the_shops_pages_in_its_footer(client: Client) -> No
 
 def _signup(client: Client, **extra: str) -> Any:
     return client.post(
-        reverse("billing:signup"),
+        reverse("accounts:signup"),
         {
             "username": "thu",
             "email": "thu@example.com",
@@ -115,12 +115,12 @@ def test_the_time_the_terms_were_accepted_is_recorded(client: Client) -> None:
     assert accepted is not None and before <= accepted <= timezone.now()
     assert (
         "You accepted the terms of service"
-        in client.get(reverse("billing:account")).content.decode()
+        in client.get(reverse("accounts:account")).content.decode()
     )
 
 
 def test_the_signup_page_links_to_the_terms_and_the_refund_policy(client: Client) -> None:
-    html = client.get(reverse("billing:signup")).content.decode()
+    html = client.get(reverse("accounts:signup")).content.decode()
     assert f'href="{reverse("content:terms")}"' in html
     assert f'href="{reverse("content:refund")}"' in html
     assert 'name="accept_terms"' in html and "required" in html

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Profile
+from accounts.models import Profile
 from billing.services import TOPUP_MIN_AMOUNT
 from catalog.models import FavouriteService
 from orders import picker

@@ -10,7 +10,8 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import EntryKind, LedgerEntry, Profile
+from accounts.models import Profile
+from billing.models import EntryKind, LedgerEntry
 from orders.models import Order, OrderKind, OrderState
 from orders.polling import orders_poll
 from tests.factories import placed_upstream_orders

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing.models import EntryKind, LedgerEntry, Profile
+from accounts.models import Profile
+from billing.models import EntryKind, LedgerEntry
 from orders.customer_requests import (
     cancel_request,
     cancel_request_many,

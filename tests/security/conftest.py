@@ -13,7 +13,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from billing.models import ApiKey
+from accounts.models import ApiKey
 from billing.services import topup_request_create
 from catalog.models import Service
 from orders.models import Order

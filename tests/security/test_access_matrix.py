@@ -23,8 +23,8 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import ApiKey
 from billing.models import (
-    ApiKey,
     BankNotification,
     BankTransfer,
     Commission,
@@ -229,7 +229,7 @@ ADMIN_MODELS: dict[str, Callable[[World], Any]] = {
     "billing.wallet": lambda w: Wallet.objects.get(user=w.a.user),
     "billing.ledgerentry": lambda w: LedgerEntry.objects.filter(wallet__user=w.a.user).first(),
     "billing.topuprequest": lambda w: TopUpRequest.objects.get(reference=w.topup_reference),
-    "billing.apikey": lambda w: ApiKey.objects.get(user=w.a.user),
+    "accounts.apikey": lambda w: ApiKey.objects.get(user=w.a.user),
     "billing.banktransfer": lambda w: _transfer(),
     "billing.banknotification": lambda w: BankNotification.objects.get_or_create(
         provider="sepay", outcome="unmatched", raw_body="{}", transfer=_transfer()
@@ -665,7 +665,7 @@ def test_a_referral_link_counts_visitors_only(world: World) -> None:
     assert ReferralLink.objects.get(code=code).visits == 0
     # a visitor is counted and sent to the sign-up; a POST is refused
     response = Client().get(url)
-    assert response.status_code == 302 and response["Location"] == reverse("billing:signup")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:signup")
     assert ReferralLink.objects.get(code=code).visits == 1
     assert Client().post(url).status_code == 405
 

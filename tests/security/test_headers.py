@@ -62,7 +62,7 @@ CUSTOMER_PAGES = [
     ("orders:list", {}),
     ("orders:mass", {}),
     ("orders:refills", {}),
-    ("billing:account", {}),
+    ("accounts:account", {}),
     ("billing:transactions", {}),
     ("billing:topup", {}),
     ("api_docs", {}),
@@ -75,7 +75,7 @@ def test_anonymous_pages_carry_the_strict_policy_and_the_security_headers(settin
     client = Client()
     for url in (
         reverse("login"),
-        reverse("billing:signup"),
+        reverse("accounts:signup"),
         reverse("catalog:list"),
         reverse("password_reset"),
         reverse("admin:login"),

@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from billing.models import LedgerEntry, Profile, TopUpRequest
+from accounts.models import Profile
+from billing.models import LedgerEntry, TopUpRequest
 from billing.services import wallet_balance
 from orders.models import Order, OrderState
 from panel.money import charge_for
@@ -46,7 +47,7 @@ def test_signing_up_with_extra_fields_makes_a_plain_customer_with_nothing_in_the
     victim = get_user_model().objects.create_user("victim", password="x")
     client = Client()
     response = client.post(
-        reverse("billing:signup"),
+        reverse("accounts:signup"),
         {
             "username": "newcomer",
             "email": "newcomer@example.com",
@@ -87,7 +88,7 @@ def test_saving_the_account_page_with_extra_fields_changes_only_the_offered_ones
     b_language = Profile.objects.get(user=world.b.user).language
     client = logged_in(user)
     response = client.post(
-        reverse("billing:account"),
+        reverse("accounts:account"),
         {
             "email": "alice.new@example.com",
             "language": "en",

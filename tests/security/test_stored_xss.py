@@ -188,7 +188,7 @@ def test_a_link_that_is_not_a_web_address_is_refused(world: World, link: str) ->
 def test_markup_is_refused_as_a_username_everywhere_one_is_typed(world: World) -> None:
     # the sign-up form
     response = Client().post(
-        reverse("billing:signup"),
+        reverse("accounts:signup"),
         {
             "username": SCRIPT,
             "email": "x@example.com",

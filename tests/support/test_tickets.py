@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from billing.models import Profile
+from accounts.models import Profile
 from orders.models import CancelRequest, OrderEvent, OrderState, RefillRequest
 from orders.request_forwarding import requests_cycle
 from support.models import MESSAGE_MAX, MessageEvent, Ticket, TicketKind, TicketState

@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from billing.services import api_key_regenerate, customer_create, wallet_balance
+from accounts.services import api_key_regenerate, customer_create
+from billing.services import wallet_balance
 from billing.transfers import deposit_code_for_user
 from panel.money import format_vnd
 

@@ -12,8 +12,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from billing.models import ApiKey, Profile, Wallet
-from billing.services import api_key_user
+from accounts.models import ApiKey, Profile
+from accounts.services import api_key_user
+from billing.models import Wallet
 from tests.factories import PASSWORD, make_customer, make_customer_with_key
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def _signup(client: Client, **overrides: str):  # type: ignore[no-untyped-def]
         "password2": PASSWORD,
         "accept_terms": "on",
     }
-    return client.post(reverse("billing:signup"), {**data, **overrides})
+    return client.post(reverse("accounts:signup"), {**data, **overrides})
 
 
 def test_signing_up_creates_a_customer_logs_in_and_lands_on_the_dashboard(client: Client) -> None:
@@ -44,8 +45,8 @@ def test_signing_up_creates_a_customer_logs_in_and_lands_on_the_dashboard(client
 def test_the_api_key_made_at_sign_up_is_shown_once_on_the_account_page(client: Client) -> None:
     _signup(client)
 
-    first = client.get(reverse("billing:account"))
-    second = client.get(reverse("billing:account"))
+    first = client.get(reverse("accounts:account"))
+    second = client.get(reverse("accounts:account"))
 
     key = first.context["new_api_key"]
     assert api_key_user(raw=key).username == "ngoc"
@@ -106,7 +107,7 @@ def test_the_login_page_renders_with_its_links(client: Client) -> None:
     page = client.get(reverse("login") + "?next=/transactions/").content.decode()
 
     assert 'name="next" value="/transactions/"' in page
-    assert reverse("password_reset") in page and reverse("billing:signup") in page
+    assert reverse("password_reset") in page and reverse("accounts:signup") in page
 
 
 def test_logging_out_takes_a_post_and_ends_the_session(client: Client) -> None:
@@ -118,7 +119,7 @@ def test_logging_out_takes_a_post_and_ends_the_session(client: Client) -> None:
     response = client.post(reverse("logout"))
 
     assert response.status_code == 302
-    assert client.get(reverse("billing:account"))["Location"].startswith(reverse("login"))
+    assert client.get(reverse("accounts:account"))["Location"].startswith(reverse("login"))
 
 
 def test_a_password_reset_mails_a_link_that_sets_a_new_password(client: Client) -> None:
@@ -172,7 +173,7 @@ def test_the_account_page_saves_email_language_and_notices_and_sets_the_language
     client.force_login(user)
 
     response = client.post(
-        reverse("billing:account"),
+        reverse("accounts:account"),
         {
             "email": "dung.new@example.com",
             "language": "en",
@@ -197,7 +198,7 @@ def test_the_account_page_saves_email_language_and_notices_and_sets_the_language
         False,
         True,
     )
-    assert client.get(reverse("billing:account")).context["form"].initial["language"] == "en"
+    assert client.get(reverse("accounts:account")).context["form"].initial["language"] == "en"
 
 
 def test_the_account_page_refuses_an_address_used_by_another_account(client: Client) -> None:
@@ -206,7 +207,7 @@ def test_the_account_page_refuses_an_address_used_by_another_account(client: Cli
     client.force_login(user)
 
     response = client.post(
-        reverse("billing:account"), {"email": "EM@example.com", "language": "vi"}
+        reverse("accounts:account"), {"email": "EM@example.com", "language": "vi"}
     )
 
     assert "email" in response.context["form"].errors
@@ -220,15 +221,15 @@ def test_regenerating_the_api_key_shows_the_new_key_once_and_retires_the_old_one
     user, old_key = make_customer_with_key(username="hai")
     client.force_login(user)
 
-    assert client.get(reverse("billing:api_key_regenerate")).status_code == 405
-    response = client.post(reverse("billing:api_key_regenerate"), follow=True)
+    assert client.get(reverse("accounts:api_key_regenerate")).status_code == 405
+    response = client.post(reverse("accounts:api_key_regenerate"), follow=True)
 
     new_key = response.context["new_api_key"]
     assert api_key_user(raw=new_key) == user
     assert api_key_user(raw=old_key) is None
     assert ApiKey.objects.get(user=user).prefix == new_key[:8]
     assert new_key in response.content.decode()
-    assert new_key not in client.get(reverse("billing:account")).content.decode()
+    assert new_key not in client.get(reverse("accounts:account")).content.decode()
 
 
 def test_the_account_page_shows_only_the_prefix_of_a_key(client: Client) -> None:
@@ -236,7 +237,7 @@ def test_the_account_page_shows_only_the_prefix_of_a_key(client: Client) -> None
     client.force_login(user)
     key = ApiKey.objects.get(user=user)
 
-    page = client.get(reverse("billing:account")).content.decode()
+    page = client.get(reverse("accounts:account")).content.decode()
 
     assert f"{key.prefix}…" in page and key.key_hash not in page
 
@@ -248,7 +249,7 @@ def test_the_account_page_checkbox_labels_read_as_sentences_without_a_colon(
     client.force_login(make_customer())
 
     # when the page is shown
-    page = client.get(reverse("billing:account")).content.decode()
+    page = client.get(reverse("accounts:account")).content.decode()
 
     # then the notice checkboxes end their sentence, while the text fields keep their colon
     labels = re.findall(r"<label[^>]*>([^<]*)</label>", page)
@@ -258,7 +259,7 @@ def test_the_account_page_checkbox_labels_read_as_sentences_without_a_colon(
     assert "Language:" in labels
 
 
-@pytest.mark.parametrize("name", ["billing:account", "billing:transactions", "billing:topup"])
+@pytest.mark.parametrize("name", ["accounts:account", "billing:transactions", "billing:topup"])
 def test_the_money_pages_need_a_login(client: Client, name: str) -> None:
     response = client.get(reverse(name))
 
@@ -350,7 +351,9 @@ def test_the_language_cookie_is_secure_and_same_site_when_the_settings_say_so(
     settings.LANGUAGE_COOKIE_SECURE = True
     settings.LANGUAGE_COOKIE_SAMESITE = "Lax"
     client.force_login(make_customer(username="giang"))
-    response = client.post(reverse("billing:account"), {"email": "g@example.com", "language": "en"})
+    response = client.post(
+        reverse("accounts:account"), {"email": "g@example.com", "language": "en"}
+    )
     cookie = response.cookies["django_language"]
     assert cookie["secure"] is True and cookie["samesite"] == "Lax"
     # and Django's own language switcher sets it the same way

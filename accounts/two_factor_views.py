@@ -19,8 +19,9 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
-from panel import otp_services
 from panel.http import AuthedRequest
+
+from . import two_factor
 
 
 class ConfirmDeviceForm(forms.Form):
@@ -48,10 +49,10 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
             {"needs_verification": True, "admin_login": reverse("admin:login")},
             status=403,
         )
-    device = otp_services.totp_device_pending(user=user)
+    device = two_factor.totp_device_pending(user=user)
     form = ConfirmDeviceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        codes = otp_services.totp_device_confirm(
+        codes = two_factor.totp_device_confirm(
             user=user, device=device, token=form.cleaned_data["token"]
         )
         if codes is not None:
@@ -71,7 +72,7 @@ def two_factor_setup(request: AuthedRequest) -> HttpResponse:
             "form": form,
             "replacing": user_has_device(user),
             # segno's output: path data only, nothing user-supplied in it as markup.
-            "qr_svg": mark_safe(otp_services.totp_qr_svg(device)),  # noqa: S308
-            "secret": otp_services.totp_secret_text(device),
+            "qr_svg": mark_safe(two_factor.totp_qr_svg(device)),  # noqa: S308
+            "secret": two_factor.totp_secret_text(device),
         },
     )

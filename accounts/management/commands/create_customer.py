@@ -14,8 +14,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.services import customer_create
 from billing.management.arguments import parse_amount
-from billing.services import BillingError, customer_create
+from billing.services import BillingError
 from billing.transfers import deposit_code_for_user
 from panel.money import format_vnd
 

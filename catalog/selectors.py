@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from panel.money import format_vnd
+from panel.numbers import parse_id, parse_int
 
 from .models import (
     CatalogVersion,
@@ -302,9 +303,9 @@ def _filtered(filters: CatalogFilters) -> QuerySet[Service]:
     query = filters.query.strip()[:SEARCH_MAX]
     if query:
         match = Q(name__icontains=query) | Q(category__icontains=query)
-        number = query.lstrip("#")
-        if number.isdigit():
-            match |= Q(pk=int(number))
+        number = parse_id(query.lstrip("#"))
+        if number is not None:
+            match |= Q(pk=number)
         services = services.filter(match)
     if filters.platform:
         services = services.filter(platform=filters.platform)
@@ -409,7 +410,8 @@ def _word(field: str, value: str) -> str:
         if value == "0":
             return _("lifetime")
         # The plural form needs a number; a value that is not one keeps the plural wording.
-        count = int(value) if value.lstrip("-").isdigit() else 2
+        count = parse_int(value)
+        count = 2 if count is None else count
         return ngettext("%(days)s day", "%(days)s days", count) % {"days": value}
     return value
 

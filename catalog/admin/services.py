@@ -27,6 +27,7 @@ from panel.admin_mixins import NoAddNoDeleteMixin
 from panel.enqueue import enqueue
 from panel.http import AuthedRequest
 from panel.money import format_number, format_rate, format_vnd
+from panel.numbers import parse_id
 
 from ..mapping import MIRRORED
 from ..models import Service, UpstreamStatus
@@ -185,9 +186,9 @@ class ServiceAdmin(NoAddNoDeleteMixin, ServiceActions):
         self, request: HttpRequest, queryset: QuerySet[Service], search_term: str
     ) -> tuple[QuerySet[Service], bool]:
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():  # the panel's id or the upstream's
-            results |= queryset.filter(pk=int(term)) | queryset.filter(upstream_id=int(term))
+        number = parse_id(search_term.strip().lstrip("#"))
+        if number is not None:  # the panel's id or the upstream's
+            results |= queryset.filter(pk=number) | queryset.filter(upstream_id=number)
         return results, may_have_duplicates
 
     @admin.display(description=_("name"), ordering="name")

@@ -25,8 +25,13 @@ R = RefillRequest.State
 C = CancelRequest.State
 
 
-def _ids(order_ids: Iterable[object]) -> list[int | None]:
-    return [parse_int(raw) for raw in order_ids]
+def _own_orders(*, user: User, order_ids: Iterable[object]) -> tuple[list[int], dict[int, Order]]:
+    """The integer ids asked for, each once in the order given, and those of them that are the
+    user's orders (another customer's order is as absent as one that does not exist)."""
+    wanted = list(dict.fromkeys(n for n in map(parse_int, order_ids) if n is not None))
+    positive = [n for n in wanted if n > 0]
+    orders = Order.objects.filter(user=user, pk__in=positive).select_related("service")
+    return wanted, {o.pk: o for o in orders}
 
 
 def _worded[Asked](answers: dict[int, Asked | OrderRejected]) -> dict[int, Asked | str]:
@@ -50,11 +55,7 @@ def _only[Asked](answers: dict[int, Asked | OrderRejected], order_id: object) ->
 def _refills_many(
     *, user: User, order_ids: Iterable[object]
 ) -> dict[int, RefillRequest | OrderRejected]:
-    wanted = _ids(order_ids)
-    ids = {value for value in wanted if value is not None and value > 0}
-    orders = {
-        o.pk: o for o in Order.objects.filter(user=user, pk__in=ids).select_related("service")
-    }
+    wanted, orders = _own_orders(user=user, order_ids=order_ids)
     open_states = dict(
         RefillRequest.objects.filter(order_id__in=orders, state__in=OPEN_REFILL_STATES).values_list(
             "order_id", "state"
@@ -64,8 +65,6 @@ def _refills_many(
     answers: dict[int, RefillRequest | OrderRejected] = {}
     new: list[RefillRequest] = []
     for order_id in wanted:
-        if order_id is None or order_id in answers:
-            continue
         order = orders.get(order_id)
         code = (
             "order_id"
@@ -124,19 +123,13 @@ def refill_request(*, user: User, order_id: int) -> RefillRequest:
 def _cancels_many(
     *, user: User, order_ids: Iterable[object]
 ) -> dict[int, CancelRequest | OrderRejected]:
-    wanted = _ids(order_ids)
-    ids = {value for value in wanted if value is not None and value > 0}
-    orders = {
-        o.pk: o for o in Order.objects.filter(user=user, pk__in=ids).select_related("service")
-    }
+    wanted, orders = _own_orders(user=user, order_ids=order_ids)
     asked = set(
         CancelRequest.objects.filter(order_id__in=orders).values_list("order_id", flat=True)
     )
     answers: dict[int, CancelRequest | OrderRejected] = {}
     new: list[CancelRequest] = []
     for order_id in wanted:
-        if order_id is None or order_id in answers:
-            continue
         order = orders.get(order_id)
         code = (
             "order_id"

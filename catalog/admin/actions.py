@@ -5,7 +5,7 @@ overrides."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -23,13 +23,8 @@ from ..models import PricingSettings, Service
 from ..selectors import PricePreviewRow, price_previews
 from ..services import catalog_reprice, service_pause, service_resume, service_set_markup
 
-if TYPE_CHECKING:  # django-stubs' generics; Django's classes take no type arguments at run time
-    _ServiceModelAdmin = admin.ModelAdmin[Service]
-else:
-    _ServiceModelAdmin = admin.ModelAdmin
 
-
-class ServiceActions(_ServiceModelAdmin):
+class ServiceActions(admin.ModelAdmin[Service]):
     """The actions of `ServiceAdmin`, which lists them in `actions`."""
 
     @admin.action(description=_("Pause selected services"), permissions=["change"])

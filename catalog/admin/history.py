@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -14,16 +14,6 @@ from panel.money import format_vnd
 from panel.templatetags.panel_tags import when
 
 from ..models import PriceChange, Service, SyncRun
-
-if TYPE_CHECKING:  # django-stubs' generics; Django's classes take no type arguments at run time
-    _HistoryFormSet = BaseInlineFormSet[PriceChange, Service, Any]
-    _HistoryInline = admin.TabularInline[PriceChange, Service]
-    _PriceChangeAdmin = admin.ModelAdmin[PriceChange]
-    _SyncRunAdmin = admin.ModelAdmin[SyncRun]
-else:
-    _HistoryFormSet = BaseInlineFormSet
-    _HistoryInline = admin.TabularInline
-    _PriceChangeAdmin = _SyncRunAdmin = admin.ModelAdmin
 
 HISTORY_INLINE_ROWS = 50
 
@@ -40,14 +30,16 @@ class HistoryValuesMixin:
         return obj.shown(obj.new_value)
 
 
-class RecentHistoryFormSet(_HistoryFormSet):
+class RecentHistoryFormSet(BaseInlineFormSet[PriceChange, Service, Any]):
     """Only the most recent changes: a busy priority service gathers thousands of rows."""
 
     def get_queryset(self) -> QuerySet[PriceChange]:
         return super().get_queryset().select_related("sync", "changed_by")[:HISTORY_INLINE_ROWS]
 
 
-class PriceChangeInline(ReadOnlyMixin, HistoryValuesMixin, _HistoryInline):
+class PriceChangeInline(
+    ReadOnlyMixin, HistoryValuesMixin, admin.TabularInline[PriceChange, Service]
+):
     model = PriceChange
     formset = RecentHistoryFormSet
     fields = ("at", "field", "old_value_display", "new_value_display", "sync", "changed_by")
@@ -61,7 +53,7 @@ class PriceChangeInline(ReadOnlyMixin, HistoryValuesMixin, _HistoryInline):
 
 
 @admin.register(PriceChange)
-class PriceChangeAdmin(NoDeleteMixin, HistoryValuesMixin, _PriceChangeAdmin):
+class PriceChangeAdmin(NoDeleteMixin, HistoryValuesMixin, admin.ModelAdmin[PriceChange]):
     list_display = (
         "at",
         "service",
@@ -81,7 +73,7 @@ class PriceChangeAdmin(NoDeleteMixin, HistoryValuesMixin, _PriceChangeAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(NoDeleteMixin, _SyncRunAdmin):
+class SyncRunAdmin(NoDeleteMixin, admin.ModelAdmin[SyncRun]):
     list_display = (
         "started_short",
         "kind",

@@ -3,7 +3,7 @@ Saving a rule reprices the services it touches, through `catalog.services.catalo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,20 +21,9 @@ from ..models import CategoryMarkup, CustomerPricing, CustomerRate, PricingSetti
 from ..selectors import customer_price_rule, price_of
 from ..services import catalog_reprice
 
-if TYPE_CHECKING:  # django-stubs' generics; Django's classes take no type arguments at run time
-    _PricingSettingsAdmin = admin.ModelAdmin[PricingSettings]
-    _CategoryMarkupForm = forms.ModelForm[CategoryMarkup]
-    _CategoryMarkupAdmin = admin.ModelAdmin[CategoryMarkup]
-    _CustomerRateInline = admin.TabularInline[CustomerRate, CustomerPricing]
-    _CustomerPricingAdmin = admin.ModelAdmin[CustomerPricing]
-else:
-    _PricingSettingsAdmin = _CategoryMarkupAdmin = _CustomerPricingAdmin = admin.ModelAdmin
-    _CategoryMarkupForm = forms.ModelForm
-    _CustomerRateInline = admin.TabularInline
-
 
 @admin.register(PricingSettings)
-class PricingSettingsAdmin(NoAddNoDeleteMixin, _PricingSettingsAdmin):
+class PricingSettingsAdmin(NoAddNoDeleteMixin, admin.ModelAdmin[PricingSettings]):
     """One row; the list page goes straight to it."""
 
     fieldsets = (
@@ -65,7 +54,7 @@ class PricingSettingsAdmin(NoAddNoDeleteMixin, _PricingSettingsAdmin):
         _reprice_and_report(request, service_ids=None)
 
 
-class CategoryMarkupForm(_CategoryMarkupForm):
+class CategoryMarkupForm(forms.ModelForm[CategoryMarkup]):
     class Meta:
         model = CategoryMarkup
         fields = ("category", "markup_percent")
@@ -84,7 +73,7 @@ class CategoryMarkupForm(_CategoryMarkupForm):
 
 
 @admin.register(CategoryMarkup)
-class CategoryMarkupAdmin(_CategoryMarkupAdmin):
+class CategoryMarkupAdmin(admin.ModelAdmin[CategoryMarkup]):
     form = CategoryMarkupForm
     list_display = ("category", "markup_percent", "services")
     search_fields = ("category",)
@@ -142,7 +131,7 @@ def _reprice_and_report(
     messages.info(request, ngettext("%d service repriced.", "%d services repriced.", count) % count)
 
 
-class CustomerRateInline(_CustomerRateInline):
+class CustomerRateInline(admin.TabularInline[CustomerRate, CustomerPricing]):
     model = CustomerRate
     fields = ("service", "rate", "list_rate", "charged", "updated_at")
     readonly_fields = ("list_rate", "charged", "updated_at")
@@ -167,7 +156,7 @@ class CustomerRateInline(_CustomerRateInline):
 
 
 @admin.register(CustomerPricing)
-class CustomerPricingAdmin(_CustomerPricingAdmin):
+class CustomerPricingAdmin(admin.ModelAdmin[CustomerPricing]):
     """A customer's own prices. What they pay is computed by `catalog.pricing.customer_price`
     (never below cost + the minimum margin unless `allow_below_floor`); saving the rule touches
     `updated_at`, which gives the API's cached services answer of this customer a new key."""

@@ -6,7 +6,7 @@ empty, "leave empty to keep"), and lists show its last four characters only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,18 +20,8 @@ from panel.money import format_amount, format_number
 from ..models import Provider, Service, ServiceBackup
 from ..providers import ProviderError, provider_pause, provider_set_rate
 
-if TYPE_CHECKING:  # django-stubs' generics; Django's classes take no type arguments at run time
-    _ProviderForm = forms.ModelForm[Provider]
-    _ProviderAdmin = admin.ModelAdmin[Provider]
-    _BackupInline = admin.TabularInline[ServiceBackup, Service]
-    _BackupAdmin = admin.ModelAdmin[ServiceBackup]
-else:
-    _ProviderForm = forms.ModelForm
-    _ProviderAdmin = _BackupAdmin = admin.ModelAdmin
-    _BackupInline = admin.TabularInline
 
-
-class ProviderForm(_ProviderForm):
+class ProviderForm(forms.ModelForm[Provider]):
     api_key = forms.CharField(
         label=_("API key"),
         required=False,
@@ -73,7 +63,7 @@ class ProviderForm(_ProviderForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(_ProviderAdmin):
+class ProviderAdmin(admin.ModelAdmin[Provider]):
     form = ProviderForm
     list_display = (
         "name",
@@ -169,7 +159,7 @@ class ProviderAdmin(_ProviderAdmin):
         self.message_user(request, _("%(n)s providers resumed.") % {"n": n})
 
 
-class ServiceBackupInline(_BackupInline):
+class ServiceBackupInline(admin.TabularInline[ServiceBackup, Service]):
     """A service's ordered backups; each is checked for compatibility when saved
     (ServiceBackup.clean: kind, min/max covering, drip-feed and refill support)."""
 
@@ -182,7 +172,7 @@ class ServiceBackupInline(_BackupInline):
 
 
 @admin.register(ServiceBackup)
-class ServiceBackupAdmin(_BackupAdmin):
+class ServiceBackupAdmin(admin.ModelAdmin[ServiceBackup]):
     list_display = ("service", "position", "backup", "backup_provider")
     list_select_related = ("service", "backup", "backup__provider")
     raw_id_fields = ("service", "backup")

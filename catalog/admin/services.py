@@ -9,7 +9,7 @@ rules' precedence in one place. Upstream fields are read-only: the next sync wou
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -37,11 +37,6 @@ from .actions import ServiceActions
 from .history import PriceChangeInline
 from .providers import ServiceBackupInline
 
-if TYPE_CHECKING:  # django-stubs' generics; Django's classes take no type arguments at run time
-    _ServiceForm = forms.ModelForm[Service]
-else:
-    _ServiceForm = forms.ModelForm
-
 # What the upstream owns (the sync copies it): shown, never edited, in the admin; its rates
 # through the one formatter (panel.money), as every amount in the admin.
 _SHOWN_AS = {"cost_rate": "cost_display", "upstream_rate": "upstream_rate_display"}
@@ -50,7 +45,7 @@ UPSTREAM_FIELDS = tuple(
 )
 
 
-class ServiceForm(_ServiceForm):
+class ServiceForm(forms.ModelForm[Service]):
     """The service-level rules. A fixed price below cost plus the minimum margin is never sold
     as typed (the policy raises it, or pauses the service): the form says so plainly, with the
     price that will be charged, and saves only once the admin confirms it."""

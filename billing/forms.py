@@ -24,6 +24,7 @@ _GROUPED = re.compile(r"\d{1,3}(?:([.,\s])\d{3})?(?:\1\d{3})*|\d+", re.ASCII)
 class AmountField(forms.CharField):
     """Whole đồng as people type them: 100000, 100.000, 100,000 or 100 000 (₫ optional)."""
 
+    # A CharField's to_python is typed to return str; this field cleans text into an amount.
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         text = str(super().to_python(value) or "").replace("₫", "").replace("đ", "").strip()
         if not text:

@@ -262,6 +262,7 @@ def with_customer_prices(
     priced = list(services)
     for service in priced:
         price = price_of(service=service, rule=rule)
+        # Attributes the pages read, set on each instance (not model fields, unknown to stubs).
         service.customer_price = price  # type: ignore[attr-defined]
         service.customer_rate = price.rate  # type: ignore[attr-defined]
     return priced
@@ -359,6 +360,7 @@ def catalog_page(
     paginator = Paginator(ordered, CATALOG_PAGE_SIZE)
     page_obj = paginator.get_page(page)
     # A list of the page's services at this customer's prices (the template regroups it).
+    # Page.object_list is typed as the paginated queryset; a list of the same rows is what it holds.
     page_obj.object_list = with_customer_prices(  # type: ignore[assignment]
         user=user, services=page_obj.object_list
     )

@@ -301,6 +301,7 @@ class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin[Order]):
 
     @admin.display(description=_("refunded"), ordering="refunded")
     def refunded_vnd(self, order: Order) -> str:
+        # `refunded` and `profit` are annotations of get_queryset, unknown to the model's stubs.
         return format_vnd(order.refunded) if order.refunded else "–"  # type: ignore[attr-defined]
 
     @admin.display(description=_("upstream cost"), ordering="cost")
@@ -309,7 +310,7 @@ class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin[Order]):
 
     @admin.display(description=_("profit"), ordering="profit")
     def profit_vnd(self, order: Order) -> str:
-        profit = order.profit  # type: ignore[attr-defined]
+        profit = order.profit  # type: ignore[attr-defined]  # annotated, as above
         return format_vnd(profit) if profit is not None else "–"
 
     # --- review decisions ----------------------------------------------------------------------

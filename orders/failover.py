@@ -58,6 +58,7 @@ def refusal_allows_failover(message: str) -> bool:
 
 def sent_service(order: Order) -> Service:
     """The catalog service the order is sent as: a backup after a failover, else its own."""
+    # The stubs type a nullable foreign key as Optional even where its id was just checked.
     return order.placed_service if order.placed_service_id else order.service  # type: ignore[return-value]
 
 

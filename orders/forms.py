@@ -74,6 +74,7 @@ class OrderForm(forms.Form):
     request_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
+        # Form.__init__'s parameters are typed one by one in the stubs; these are passed through.
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if not self.is_bound:
             self.initial.setdefault("request_key", uuid.uuid4().hex)

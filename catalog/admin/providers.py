@@ -129,6 +129,7 @@ class ProviderAdmin(admin.ModelAdmin[Provider]):
                 changed = provider_set_rate(
                     provider_id=obj.pk,
                     rate=new_rate,
+                    # The admin is behind staff login: the user is never anonymous here.
                     changed_by=request.user,  # type: ignore[arg-type]
                 )
             except ProviderError as exc:

@@ -51,6 +51,7 @@ def quantity(value: int | str | None) -> str:
     """1000000 -> 1.000.000 (Vietnamese grouping, like the prices); empty for a missing value
     (a template variable that does not resolve arrives as "")."""
     try:
+        # int(None) is the TypeError caught below: the filter takes whatever a template has.
         return f"{int(value):,}".replace(",", ".")  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""

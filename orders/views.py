@@ -12,7 +12,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -22,6 +21,7 @@ from catalog.models import Service
 from catalog.selectors import SEARCH_MAX, service_for_sale
 from panel.http import AuthedRequest
 from panel.numbers import parse_id, parse_int
+from panel.redirects import redirect_to_next
 
 from . import picker, rules, selectors
 from .customer_requests import cancel_request, refill_request
@@ -281,12 +281,9 @@ def refill_list(request: AuthedRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest, order_id: int) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("orders:detail", kwargs={"order_id": order_id})
-    return redirect(target)
+    return redirect_to_next(
+        request, fallback=reverse("orders:detail", kwargs={"order_id": order_id})
+    )
 
 
 @login_required
